@@ -59,7 +59,10 @@ impl AeadKey {
         }
         let unbound = a::UnboundKey::new(alg.backend(), key)
             .map_err(|_| CryptoError::Backend("AES-GCM key"))?;
-        Ok(AeadKey { key: a::LessSafeKey::new(unbound), alg })
+        Ok(AeadKey {
+            key: a::LessSafeKey::new(unbound),
+            alg,
+        })
     }
 
     /// The algorithm of this key.
@@ -136,7 +139,11 @@ mod tests {
         assert_eq!(hex::encode(buf), "0388dace60b6a392f328c2b971b2fe78");
         assert_eq!(hex::encode(tag), "ab6e47d42cec13bdf53a67b21257bddf");
 
-        let k = AeadKey::new(AeadAlgorithm::Aes128Gcm, &h("feffe9928665731c6d6a8f9467308308")).unwrap();
+        let k = AeadKey::new(
+            AeadAlgorithm::Aes128Gcm,
+            &h("feffe9928665731c6d6a8f9467308308"),
+        )
+        .unwrap();
         let nonce: [u8; 12] = h("cafebabefacedbaddecaf888").try_into().unwrap();
         let aad = h("feedfacedeadbeeffeedfacedeadbeefabaddad2");
         let plain = h("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
@@ -156,8 +163,14 @@ mod tests {
         let mut tampered = buf;
         tampered.extend_from_slice(&tag);
         tampered[3] ^= 0x80;
-        assert_eq!(k.open_in_place(nonce, &aad, &mut tampered), Err(CryptoError::Authentication));
-        assert_eq!(k.open_in_place(nonce, &aad, &mut [0u8; 5]), Err(CryptoError::Authentication));
+        assert_eq!(
+            k.open_in_place(nonce, &aad, &mut tampered),
+            Err(CryptoError::Authentication)
+        );
+        assert_eq!(
+            k.open_in_place(nonce, &aad, &mut [0u8; 5]),
+            Err(CryptoError::Authentication)
+        );
     }
 
     // McGrew & Viega test case 14 (AES-256, zero key, zero block).
@@ -173,7 +186,13 @@ mod tests {
     #[test]
     fn wrong_key_length_is_a_clear_error() {
         let e = AeadKey::new(AeadAlgorithm::Aes256Gcm, &[0u8; 16]).unwrap_err();
-        assert_eq!(e, CryptoError::KeyLength { expected: "32", got: 16 });
+        assert_eq!(
+            e,
+            CryptoError::KeyLength {
+                expected: "32",
+                got: 16
+            }
+        );
         assert_eq!(e.to_string(), "key has 16 bytes; expected 32");
     }
 }

@@ -83,7 +83,9 @@ impl Certificate {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
             .map_err(|e| CryptoError::Certificate(e.to_string()))?;
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::CommonName, "WebRTC");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "WebRTC");
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
         let cert = params
             .self_signed(&kp)
@@ -123,7 +125,11 @@ impl Certificate {
 
     fn from_parts(der: Vec<u8>, key: SigningKey) -> Self {
         let fingerprint = Fingerprint::of_der(&der);
-        Certificate { der, key, fingerprint }
+        Certificate {
+            der,
+            key,
+            fingerprint,
+        }
     }
 
     /// The certificate in DER.
@@ -181,7 +187,10 @@ mod tests {
         let e = Certificate::from_pem(&a.cert_pem(), &b.key_pem()).unwrap_err();
         assert!(e.to_string().contains("does not match"), "{e}");
         assert!(Certificate::from_pem("junk", &a.key_pem()).is_err());
-        assert!(Certificate::from_pem(&a.key_pem(), &a.key_pem()).unwrap_err().to_string().contains("CERTIFICATE"));
+        assert!(Certificate::from_pem(&a.key_pem(), &a.key_pem())
+            .unwrap_err()
+            .to_string()
+            .contains("CERTIFICATE"));
     }
 
     #[test]

@@ -83,7 +83,13 @@ mod tests {
     // RFC 1321 §A.5.
     #[test]
     fn md5_rfc1321_vectors() {
-        assert_eq!(hex::encode(md5_parts(&[b""])), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(hex::encode(md5_parts(&[b"a", b"bc"])), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            hex::encode(md5_parts(&[b""])),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
+        assert_eq!(
+            hex::encode(md5_parts(&[b"a", b"bc"])),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
     }
 }

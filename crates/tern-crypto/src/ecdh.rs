@@ -77,9 +77,12 @@ impl EcdhPrivateKey {
     /// A malformed or off-curve peer key is an error, never a panic.
     pub fn agree(&self, peer_public: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let peer = ag::UnparsedPublicKey::new(self.group.backend(), peer_public);
-        ag::agree(&self.key, peer, CryptoError::Malformed("peer ECDH public key"), |s| {
-            Ok(s.to_vec())
-        })
+        ag::agree(
+            &self.key,
+            peer,
+            CryptoError::Malformed("peer ECDH public key"),
+            |s| Ok(s.to_vec()),
+        )
     }
 }
 
@@ -122,7 +125,10 @@ mod tests {
         let s1 = alice.agree(&bob.public_key().unwrap()).unwrap();
         let s2 = bob.agree(&alice.public_key().unwrap()).unwrap();
         assert_eq!(s1, s2);
-        assert_eq!(hex::encode(s1), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+        assert_eq!(
+            hex::encode(s1),
+            "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+        );
     }
 
     // RFC 5903 §8.1 (256-bit random ECP group).
@@ -134,8 +140,12 @@ mod tests {
         )
         .unwrap();
         let mut gr = h("04");
-        gr.extend(h("D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63"));
-        gr.extend(h("56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB"));
+        gr.extend(h(
+            "D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63",
+        ));
+        gr.extend(h(
+            "56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB",
+        ));
         let pub_i = i.public_key().unwrap();
         assert_eq!(
             hex::encode_upper(&pub_i[1..33]),

@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn hmac_sha1_rfc2202() {
         let k = HmacSha1Key::new(&[0x0b; 20]);
-        assert_eq!(hex::encode(k.sign(&[b"Hi There"])), "b617318655057264e28bc0b6fb378c8ef146be00");
+        assert_eq!(
+            hex::encode(k.sign(&[b"Hi There"])),
+            "b617318655057264e28bc0b6fb378c8ef146be00"
+        );
         let k = HmacSha1Key::new(b"Jefe");
         let tag = k.sign(&[b"what do ya want ", b"for nothing?"]);
         assert_eq!(hex::encode(tag), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");

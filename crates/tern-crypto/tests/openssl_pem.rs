@@ -7,7 +7,9 @@ use tern_crypto::cert::{Certificate, Fingerprint};
 fn loads_openssl_sec1_key_and_matches_its_fingerprint() {
     let cert = include_str!("fixtures/openssl-cert.pem");
     let key = include_str!("fixtures/openssl-ec-key.pem");
-    let expected: Fingerprint = include_str!("fixtures/openssl-cert.sha256").parse().unwrap();
+    let expected: Fingerprint = include_str!("fixtures/openssl-cert.sha256")
+        .parse()
+        .unwrap();
     let c = Certificate::from_pem(cert, key).unwrap();
     assert_eq!(c.fingerprint(), expected);
 }

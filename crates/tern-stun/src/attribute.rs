@@ -170,7 +170,9 @@ pub struct UnknownAttributes<'a>(&'a [u8]);
 impl<'a> UnknownAttributes<'a> {
     /// The listed types.
     pub fn iter(&self) -> impl Iterator<Item = u16> + 'a {
-        self.0.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]))
+        self.0
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
     }
     /// Wraps an encoded list (pairs of big-endian bytes).
     pub fn from_encoded(b: &'a [u8]) -> Self {
@@ -296,7 +298,8 @@ fn text(t: u16, v: &[u8], max: usize) -> Result<&str, StunError> {
 }
 
 fn fixed<const N: usize>(t: u16, v: &[u8]) -> Result<&[u8; N], StunError> {
-    v.try_into().map_err(|_| StunError::BadAttribute { attr_type: t })
+    v.try_into()
+        .map_err(|_| StunError::BadAttribute { attr_type: t })
 }
 
 fn decode_address(t: u16, v: &[u8], xor: Option<&TransactionId>) -> Result<SocketAddr, StunError> {
@@ -457,16 +460,27 @@ impl<'a> Attribute<'a> {
                 }
                 let family = AddressFamily::from_u8(v[0], t)?;
                 let (code, reason) = decode_error_code(t, v)?;
-                Attribute::AddressErrorCode { family, code, reason }
+                Attribute::AddressErrorCode {
+                    family,
+                    code,
+                    reason,
+                }
             }
             at::ICMP => {
                 let v = fixed::<8>(t, v)?;
                 let tc = be16(&v[2..4]);
-                Attribute::Icmp { icmp_type: tc >> 7, code: (tc & 0x7f) as u8, data: be32(&v[4..8]) }
+                Attribute::Icmp {
+                    icmp_type: tc >> 7,
+                    code: (tc & 0x7f) as u8,
+                    data: be32(&v[4..8]),
+                }
             }
             at::CONNECTION_ID => Attribute::ConnectionId(be32(fixed::<4>(t, v)?)),
             at::USE_CANDIDATE | at::DONT_FRAGMENT => return Err(bad),
-            _ => Attribute::Unknown { attr_type: t, value: v },
+            _ => Attribute::Unknown {
+                attr_type: t,
+                value: v,
+            },
         })
     }
 
@@ -558,7 +572,11 @@ impl<'a> Attribute<'a> {
                 out.extend_from_slice(&[0, 0, (code / 100) as u8, (code % 100) as u8]);
                 out.extend_from_slice(reason.as_bytes());
             }
-            Attribute::AddressErrorCode { family, code, reason } => {
+            Attribute::AddressErrorCode {
+                family,
+                code,
+                reason,
+            } => {
                 check(reason, MAX_TEXT)?;
                 if !(300..700).contains(code) {
                     return Err(StunError::BadAttribute { attr_type: t });
@@ -589,7 +607,11 @@ impl<'a> Attribute<'a> {
             Attribute::EvenPort(r) => out.push(if *r { 0x80 } else { 0 }),
             Attribute::RequestedTransport(p) => out.extend_from_slice(&[*p, 0, 0, 0]),
             Attribute::ReservationToken(t) => out.extend_from_slice(t),
-            Attribute::Icmp { icmp_type, code, data } => {
+            Attribute::Icmp {
+                icmp_type,
+                code,
+                data,
+            } => {
                 if *icmp_type > 0x1ff || *code > 0x7f {
                     return Err(StunError::BadAttribute { attr_type: t });
                 }
@@ -614,7 +636,8 @@ impl<'a> Attribute<'a> {
             _ => &[],
         };
         std::iter::from_fn(move || {
-            let (alg, next) = split_password_algorithm(attr_type::PASSWORD_ALGORITHMS, rest).ok()?;
+            let (alg, next) =
+                split_password_algorithm(attr_type::PASSWORD_ALGORITHMS, rest).ok()?;
             rest = next;
             Some(alg)
         })
@@ -632,11 +655,22 @@ fn split_password_algorithm(t: u16, v: &[u8]) -> Result<(PasswordAlgorithm<'_>, 
     if v.len() < 4 + padded {
         return Err(bad);
     }
-    Ok((PasswordAlgorithm { algorithm, params: &v[4..4 + plen] }, &v[4 + padded..]))
+    Ok((
+        PasswordAlgorithm {
+            algorithm,
+            params: &v[4..4 + plen],
+        },
+        &v[4 + padded..],
+    ))
 }
 
-fn encode_password_algorithm(out: &mut Vec<u8>, p: &PasswordAlgorithm<'_>, t: u16) -> Result<(), StunError> {
-    let plen = u16::try_from(p.params.len()).map_err(|_| StunError::ValueTooLong { attr_type: t })?;
+fn encode_password_algorithm(
+    out: &mut Vec<u8>,
+    p: &PasswordAlgorithm<'_>,
+    t: u16,
+) -> Result<(), StunError> {
+    let plen =
+        u16::try_from(p.params.len()).map_err(|_| StunError::ValueTooLong { attr_type: t })?;
     out.extend_from_slice(&p.algorithm.to_be_bytes());
     out.extend_from_slice(&plen.to_be_bytes());
     out.extend_from_slice(p.params);
@@ -673,8 +707,14 @@ mod tests {
         let hash = [7u8; 32];
         let mi = [3u8; 20];
         let algs = encode_password_algorithms(&[
-            PasswordAlgorithm { algorithm: 2, params: &[] },
-            PasswordAlgorithm { algorithm: 1, params: &[1, 2, 3] },
+            PasswordAlgorithm {
+                algorithm: 2,
+                params: &[],
+            },
+            PasswordAlgorithm {
+                algorithm: 1,
+                params: &[1, 2, 3],
+            },
         ])
         .unwrap();
         for a in [
@@ -694,10 +734,16 @@ mod tests {
             Attribute::MessageIntegrity(&mi),
             Attribute::MessageIntegritySha256(&hash[..16]),
             Attribute::Fingerprint(0xdeadbeef),
-            Attribute::ErrorCode { code: 487, reason: "Role Conflict" },
+            Attribute::ErrorCode {
+                code: 487,
+                reason: "Role Conflict",
+            },
             Attribute::UnknownAttributes(UnknownAttributes(&[0, 1, 0x7f, 0xff])),
             Attribute::PasswordAlgorithms(&algs),
-            Attribute::PasswordAlgorithm(PasswordAlgorithm { algorithm: 2, params: &[] }),
+            Attribute::PasswordAlgorithm(PasswordAlgorithm {
+                algorithm: 2,
+                params: &[],
+            }),
             Attribute::Priority(0x6e0001ff),
             Attribute::UseCandidate,
             Attribute::IceControlled(0x932ff9b151263b36),
@@ -712,14 +758,27 @@ mod tests {
             Attribute::RequestedTransport(17),
             Attribute::DontFragment,
             Attribute::ReservationToken([1, 2, 3, 4, 5, 6, 7, 8]),
-            Attribute::AddressErrorCode { family: AddressFamily::V4, code: 440, reason: "nope" },
-            Attribute::Icmp { icmp_type: 3, code: 4, data: 1400 },
+            Attribute::AddressErrorCode {
+                family: AddressFamily::V4,
+                code: 440,
+                reason: "nope",
+            },
+            Attribute::Icmp {
+                icmp_type: 3,
+                code: 4,
+                data: 1400,
+            },
             Attribute::ConnectionId(77),
-            Attribute::Unknown { attr_type: 0xC057, value: &[0, 1] },
+            Attribute::Unknown {
+                attr_type: 0xC057,
+                value: &[0, 1],
+            },
         ] {
             roundtrip(a);
         }
-        let list: Vec<_> = Attribute::PasswordAlgorithms(&algs).password_algorithms().collect();
+        let list: Vec<_> = Attribute::PasswordAlgorithms(&algs)
+            .password_algorithms()
+            .collect();
         assert_eq!(list.len(), 2);
         assert_eq!(list[1].params, &[1, 2, 3]);
     }
@@ -746,11 +805,16 @@ mod tests {
             (at::REQUESTED_ADDRESS_FAMILY, &[3, 0, 0, 0][..]),
             (at::ICMP, &[0; 7][..]),
         ] {
-            assert!(Attribute::decode(t, v, &tid).is_err(), "type {t:#x} value {v:?}");
+            assert!(
+                Attribute::decode(t, v, &tid).is_err(),
+                "type {t:#x} value {v:?}"
+            );
         }
         let long = "x".repeat(513);
         let mut out = Vec::new();
-        assert!(Attribute::Username(&long).encode_value(&mut out, &tid).is_err());
+        assert!(Attribute::Username(&long)
+            .encode_value(&mut out, &tid)
+            .is_err());
     }
 
     #[test]

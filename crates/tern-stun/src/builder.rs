@@ -42,8 +42,10 @@ impl<'b> MessageBuilder<'b> {
         self.buf.extend_from_slice(&attr.attr_type().to_be_bytes());
         self.buf.extend_from_slice(&[0, 0]);
         let result = attr.encode_value(self.buf, &self.tid).and_then(|()| {
-            let vlen = u16::try_from(self.buf.len() - start - 4)
-                .map_err(|_| StunError::ValueTooLong { attr_type: attr.attr_type() })?;
+            let vlen =
+                u16::try_from(self.buf.len() - start - 4).map_err(|_| StunError::ValueTooLong {
+                    attr_type: attr.attr_type(),
+                })?;
             self.buf[start + 2..start + 4].copy_from_slice(&vlen.to_be_bytes());
             while self.buf.len() % 4 != 0 {
                 self.buf.push(0);
@@ -61,7 +63,8 @@ impl<'b> MessageBuilder<'b> {
     /// Appends MESSAGE-INTEGRITY (HMAC-SHA1 over everything so far, RFC 8489 §14.5).
     pub fn add_message_integrity(&mut self, key: &IntegrityKey) -> Result<(), StunError> {
         let start = self.buf.len();
-        self.buf.extend_from_slice(&attr_type::MESSAGE_INTEGRITY.to_be_bytes());
+        self.buf
+            .extend_from_slice(&attr_type::MESSAGE_INTEGRITY.to_be_bytes());
         self.buf.extend_from_slice(&20u16.to_be_bytes());
         self.buf.extend_from_slice(&[0; 20]);
         self.set_length()?;
@@ -73,7 +76,8 @@ impl<'b> MessageBuilder<'b> {
     /// Appends MESSAGE-INTEGRITY-SHA256 with the full 32-byte tag (RFC 8489 §14.6).
     pub fn add_message_integrity_sha256(&mut self, key: &IntegrityKey) -> Result<(), StunError> {
         let start = self.buf.len();
-        self.buf.extend_from_slice(&attr_type::MESSAGE_INTEGRITY_SHA256.to_be_bytes());
+        self.buf
+            .extend_from_slice(&attr_type::MESSAGE_INTEGRITY_SHA256.to_be_bytes());
         self.buf.extend_from_slice(&32u16.to_be_bytes());
         self.buf.extend_from_slice(&[0; 32]);
         self.set_length()?;
@@ -85,7 +89,8 @@ impl<'b> MessageBuilder<'b> {
     /// Appends FINGERPRINT (CRC-32 of everything so far XOR 0x5354554e, RFC 8489 §14.7).
     pub fn add_fingerprint(&mut self) -> Result<(), StunError> {
         let start = self.buf.len();
-        self.buf.extend_from_slice(&attr_type::FINGERPRINT.to_be_bytes());
+        self.buf
+            .extend_from_slice(&attr_type::FINGERPRINT.to_be_bytes());
         self.buf.extend_from_slice(&4u16.to_be_bytes());
         self.buf.extend_from_slice(&[0; 4]);
         self.set_length()?;

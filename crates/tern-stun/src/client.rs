@@ -181,7 +181,9 @@ impl BindingClient {
         if self.done || from != self.server {
             return false;
         }
-        let Ok(msg) = Message::parse(data) else { return false };
+        let Ok(msg) = Message::parse(data) else {
+            return false;
+        };
         if msg.transaction_id() != self.tid || msg.method() != method::BINDING {
             return false;
         }
@@ -191,7 +193,10 @@ impl BindingClient {
         let event = match msg.class() {
             Class::SuccessResponse => {
                 if msg.unknown_comprehension_required().next().is_some() {
-                    BindingEvent::Error { code: 0, reason: "unknown comprehension-required attribute in response".into() }
+                    BindingEvent::Error {
+                        code: 0,
+                        reason: "unknown comprehension-required attribute in response".into(),
+                    }
                 } else {
                     match msg.mapped_address() {
                         Some(mapped) => BindingEvent::Mapped {
@@ -206,7 +211,10 @@ impl BindingClient {
             }
             Class::ErrorResponse => {
                 let (code, reason) = msg.error_code().unwrap_or((0, "malformed ERROR-CODE"));
-                BindingEvent::Error { code, reason: reason.to_owned() }
+                BindingEvent::Error {
+                    code,
+                    reason: reason.to_owned(),
+                }
             }
             _ => return false,
         };
@@ -221,7 +229,11 @@ impl BindingClient {
         if !std::mem::take(&mut self.transmit_due) {
             return None;
         }
-        Some(Transmit { destination: self.server, source: self.source, contents: self.request.clone() })
+        Some(Transmit {
+            destination: self.server,
+            source: self.source,
+            contents: self.request.clone(),
+        })
     }
 
     /// The outcome, once.
@@ -246,6 +258,8 @@ impl BindingClient {
 }
 
 #[cfg(test)]
+// Tests need an arbitrary origin for virtual time; only differences matter.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -262,7 +276,13 @@ mod tests {
     #[test]
     fn retransmits_then_times_out() {
         let server: SocketAddr = "192.0.2.10:3478".parse().unwrap();
-        let mut c = BindingClient::new(server, None, TransactionId([1; 12]), Retransmit::RFC8489, None);
+        let mut c = BindingClient::new(
+            server,
+            None,
+            TransactionId([1; 12]),
+            Retransmit::RFC8489,
+            None,
+        );
         let t0 = Instant::now();
         let mut now = t0;
         let mut sends = 0;
@@ -270,7 +290,10 @@ mod tests {
             c.handle_timeout(now);
             while let Some(t) = c.poll_transmit() {
                 assert_eq!(t.destination, server);
-                assert!(Message::parse(&t.contents).unwrap().verify_fingerprint().is_ok());
+                assert!(Message::parse(&t.contents)
+                    .unwrap()
+                    .verify_fingerprint()
+                    .is_ok());
                 sends += 1;
             }
             match c.poll_timeout() {

@@ -15,12 +15,24 @@ pub const PASSWORD_ALGORITHM_SHA256: u16 = 0x0002;
 
 /// The long-term key `MD5(username ":" realm ":" password)` (RFC 8489 §9.2.2).
 pub fn long_term_key_md5(username: &str, realm: &str, password: &str) -> [u8; 16] {
-    md5_parts(&[username.as_bytes(), b":", realm.as_bytes(), b":", password.as_bytes()])
+    md5_parts(&[
+        username.as_bytes(),
+        b":",
+        realm.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ])
 }
 
 /// The long-term key `SHA-256(username ":" realm ":" password)` (RFC 8489 §9.2.2).
 pub fn long_term_key_sha256(username: &str, realm: &str, password: &str) -> [u8; 32] {
-    sha256_parts(&[username.as_bytes(), b":", realm.as_bytes(), b":", password.as_bytes()])
+    sha256_parts(&[
+        username.as_bytes(),
+        b":",
+        realm.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ])
 }
 
 /// USERHASH: `SHA-256(username ":" realm)` (RFC 8489 §14.4).
@@ -40,7 +52,10 @@ pub struct IntegrityKey {
 impl IntegrityKey {
     /// A key from raw key bytes.
     pub fn from_key(key: &[u8]) -> Self {
-        IntegrityKey { sha1: HmacSha1Key::new(key), sha256: HmacSha256Key::new(key) }
+        IntegrityKey {
+            sha1: HmacSha1Key::new(key),
+            sha256: HmacSha256Key::new(key),
+        }
     }
     /// Short-term credentials (ICE): the key is the password (RFC 8489 §9.1.1).
     pub fn short_term(password: &str) -> Self {

@@ -54,7 +54,10 @@ impl fmt::Display for StunError {
             StunError::Truncated => write!(f, "STUN message truncated"),
             StunError::NotStun => write!(f, "not a STUN message"),
             StunError::LengthMismatch { header, actual } => {
-                write!(f, "STUN header says {header} bytes of attributes, datagram has {actual}")
+                write!(
+                    f,
+                    "STUN header says {header} bytes of attributes, datagram has {actual}"
+                )
             }
             StunError::AttributeOverrun { attr_type } => {
                 write!(f, "STUN attribute 0x{attr_type:04x} runs past the message")

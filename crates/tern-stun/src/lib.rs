@@ -21,7 +21,10 @@ mod message;
 mod server;
 mod types;
 
-pub use attribute::{attr_type, encode_password_algorithms, AddressFamily, Attribute, PasswordAlgorithm, UnknownAttributes};
+pub use attribute::{
+    attr_type, encode_password_algorithms, AddressFamily, Attribute, PasswordAlgorithm,
+    UnknownAttributes,
+};
 pub use builder::MessageBuilder;
 pub use client::{BindingClient, BindingEvent, Retransmit};
 pub use credentials::{
@@ -31,7 +34,7 @@ pub use credentials::{
 pub use error::StunError;
 pub use message::{is_stun, Integrity, Message, RawAttribute, RawAttributes};
 pub use server::{BindingServer, BindingServerStats, Transmit};
-pub use types::{error_code, method, Class, Method, MessageType, TransactionId, MAGIC_COOKIE};
+pub use types::{error_code, method, Class, MessageType, Method, TransactionId, MAGIC_COOKIE};
 
 /// Length of the fixed STUN header.
 pub const HEADER_LEN: usize = 20;

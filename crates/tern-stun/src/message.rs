@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use crate::attribute::{attr_type, Attribute};
 use crate::credentials::IntegrityKey;
-use crate::types::{Class, Method, MessageType, TransactionId, MAGIC_COOKIE};
+use crate::types::{Class, MessageType, Method, TransactionId, MAGIC_COOKIE};
 use crate::{StunError, HEADER_LEN};
 
 // Header field offsets (RFC 8489 §5, figure 2).
@@ -57,7 +57,11 @@ impl std::fmt::Debug for Message<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut l = f.debug_list();
         for a in self.attributes() {
-            l.entry(&format_args!("0x{:04x}({} bytes)", a.attr_type, a.value.len()));
+            l.entry(&format_args!(
+                "0x{:04x}({} bytes)",
+                a.attr_type,
+                a.value.len()
+            ));
         }
         l.finish()?;
         write!(f, " {:?} {:?}", self.typ, self.tid)
@@ -72,8 +76,12 @@ impl<'a> Message<'a> {
             return Err(StunError::Truncated);
         }
         if buf[TYPE] & 0xc0 != 0
-            || u32::from_be_bytes([buf[COOKIE], buf[COOKIE + 1], buf[COOKIE + 2], buf[COOKIE + 3]])
-                != MAGIC_COOKIE
+            || u32::from_be_bytes([
+                buf[COOKIE],
+                buf[COOKIE + 1],
+                buf[COOKIE + 2],
+                buf[COOKIE + 3],
+            ]) != MAGIC_COOKIE
         {
             return Err(StunError::NotStun);
         }
@@ -86,7 +94,10 @@ impl<'a> Message<'a> {
             return Err(StunError::Truncated);
         }
         if len != actual {
-            return Err(StunError::LengthMismatch { header: len, actual });
+            return Err(StunError::LengthMismatch {
+                header: len,
+                actual,
+            });
         }
         let typ = MessageType::from_u16(u16::from_be_bytes([buf[TYPE], buf[TYPE + 1]]));
         let mut tid = [0u8; 12];
@@ -169,12 +180,17 @@ impl<'a> Message<'a> {
     /// The attributes that count (those before MESSAGE-INTEGRITY, -SHA256 and
     /// FINGERPRINT), in order.
     pub fn attributes(&self) -> RawAttributes<'a> {
-        RawAttributes { buf: &self.buf[..self.lookup_end], pos: HEADER_LEN }
+        RawAttributes {
+            buf: &self.buf[..self.lookup_end],
+            pos: HEADER_LEN,
+        }
     }
 
     /// The value of the first attribute of type `t`, undecoded.
     pub fn raw(&self, t: u16) -> Option<&'a [u8]> {
-        self.attributes().find(|a| a.attr_type == t).map(|a| a.value)
+        self.attributes()
+            .find(|a| a.attr_type == t)
+            .map(|a| a.value)
     }
 
     /// The first attribute of type `t`, decoded; `None` if absent.
@@ -277,7 +293,10 @@ impl<'a> Message<'a> {
             let vlen = usize::from(u16::from_be_bytes([self.buf[pos + 2], self.buf[pos + 3]]));
             let hdr = self.header_upto(pos, vlen);
             let tag = &self.buf[pos + 4..pos + 4 + vlen];
-            return if key.sha256().verify(&[&hdr, &self.buf[HEADER_LEN..pos]], tag) {
+            return if key
+                .sha256()
+                .verify(&[&hdr, &self.buf[HEADER_LEN..pos]], tag)
+            {
                 Ok(Integrity::Sha256)
             } else {
                 Err(StunError::IntegrityMismatch)
@@ -341,6 +360,9 @@ impl<'a> Iterator for RawAttributes<'a> {
         let vlen = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
         let value = self.buf.get(self.pos + 4..self.pos + 4 + vlen)?;
         self.pos += 4 + ((vlen + 3) & !3);
-        Some(RawAttribute { attr_type: t, value })
+        Some(RawAttribute {
+            attr_type: t,
+            value,
+        })
     }
 }

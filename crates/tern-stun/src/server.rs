@@ -66,7 +66,13 @@ impl BindingServer {
     /// Handles one datagram received on local address `local` from `from`.
     /// Returns false if it was not STUN at all (the caller may demultiplex it
     /// elsewhere).
-    pub fn handle_receive(&mut self, _now: Instant, from: SocketAddr, local: SocketAddr, data: &[u8]) -> bool {
+    pub fn handle_receive(
+        &mut self,
+        _now: Instant,
+        from: SocketAddr,
+        local: SocketAddr,
+        data: &[u8],
+    ) -> bool {
         let msg = match Message::parse(data) {
             Ok(m) => m,
             Err(_) => {
@@ -88,25 +94,42 @@ impl BindingServer {
         }
         let tid = msg.transaction_id();
         let mut out = Vec::with_capacity(64);
-        let unknown: Vec<u8> = msg.unknown_comprehension_required().flat_map(u16::to_be_bytes).collect();
+        let unknown: Vec<u8> = msg
+            .unknown_comprehension_required()
+            .flat_map(u16::to_be_bytes)
+            .collect();
         let mut b;
         if !unknown.is_empty() {
-            b = MessageBuilder::new(&mut out, MessageType::new(Class::ErrorResponse, msg.method()), tid);
+            b = MessageBuilder::new(
+                &mut out,
+                MessageType::new(Class::ErrorResponse, msg.method()),
+                tid,
+            );
             let _ = b.add(&Attribute::ErrorCode {
                 code: error_code::UNKNOWN_ATTRIBUTE,
                 reason: error_code::reason(error_code::UNKNOWN_ATTRIBUTE),
             });
-            let _ = b.add(&Attribute::UnknownAttributes(UnknownAttributes::from_encoded(&unknown)));
+            let _ = b.add(&Attribute::UnknownAttributes(
+                UnknownAttributes::from_encoded(&unknown),
+            ));
             self.stats.error_responses += 1;
         } else if msg.method() != method::BINDING {
-            b = MessageBuilder::new(&mut out, MessageType::new(Class::ErrorResponse, msg.method()), tid);
+            b = MessageBuilder::new(
+                &mut out,
+                MessageType::new(Class::ErrorResponse, msg.method()),
+                tid,
+            );
             let _ = b.add(&Attribute::ErrorCode {
                 code: error_code::BAD_REQUEST,
                 reason: "only Binding is served here",
             });
             self.stats.error_responses += 1;
         } else {
-            b = MessageBuilder::new(&mut out, MessageType::new(Class::SuccessResponse, method::BINDING), tid);
+            b = MessageBuilder::new(
+                &mut out,
+                MessageType::new(Class::SuccessResponse, method::BINDING),
+                tid,
+            );
             let _ = b.add(&Attribute::XorMappedAddress(from));
             self.stats.success_responses += 1;
         }
@@ -114,7 +137,11 @@ impl BindingServer {
             let _ = b.add(&Attribute::Software(s));
         }
         let _ = b.add_fingerprint();
-        self.queue.push_back(Transmit { destination: from, source: Some(local), contents: out });
+        self.queue.push_back(Transmit {
+            destination: from,
+            source: Some(local),
+            contents: out,
+        });
         true
     }
 
@@ -125,6 +152,8 @@ impl BindingServer {
 }
 
 #[cfg(test)]
+// Tests need an arbitrary origin for virtual time; only differences matter.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::client::{BindingClient, BindingEvent, Retransmit};
@@ -135,7 +164,13 @@ mod tests {
         let server_addr: SocketAddr = "192.0.2.1:3478".parse().unwrap();
         let client_addr: SocketAddr = "198.51.100.7:40000".parse().unwrap();
         let mut s = BindingServer::new(Some("tern test"), 16);
-        let mut c = BindingClient::new(server_addr, None, TransactionId([5; 12]), Retransmit::RFC8489, Some("c"));
+        let mut c = BindingClient::new(
+            server_addr,
+            None,
+            TransactionId([5; 12]),
+            Retransmit::RFC8489,
+            Some("c"),
+        );
         let now = Instant::now();
         c.handle_timeout(now);
         let req = c.poll_transmit().unwrap();
@@ -143,15 +178,29 @@ mod tests {
         let resp = s.poll_transmit().unwrap();
         assert_eq!(resp.destination, client_addr);
         assert!(c.handle_receive(now, server_addr, &resp.contents));
-        assert_eq!(c.poll_event(), Some(BindingEvent::Mapped { mapped: client_addr, rtt: Some(std::time::Duration::ZERO) }));
+        assert_eq!(
+            c.poll_event(),
+            Some(BindingEvent::Mapped {
+                mapped: client_addr,
+                rtt: Some(std::time::Duration::ZERO)
+            })
+        );
         assert_eq!(s.stats().success_responses, 1);
     }
 
     #[test]
     fn unknown_comprehension_required_gets_420() {
         let mut buf = Vec::new();
-        let mut b = MessageBuilder::new(&mut buf, MessageType::new(Class::Request, method::BINDING), TransactionId([1; 12]));
-        b.add(&Attribute::Unknown { attr_type: 0x7777, value: b"x" }).unwrap();
+        let mut b = MessageBuilder::new(
+            &mut buf,
+            MessageType::new(Class::Request, method::BINDING),
+            TransactionId([1; 12]),
+        );
+        b.add(&Attribute::Unknown {
+            attr_type: 0x7777,
+            value: b"x",
+        })
+        .unwrap();
         b.add_fingerprint().unwrap();
         let mut s = BindingServer::new(None, 4);
         let a: SocketAddr = "192.0.2.2:1".parse().unwrap();
@@ -160,8 +209,14 @@ mod tests {
         let m = Message::parse(&resp.contents).unwrap();
         assert_eq!(m.class(), Class::ErrorResponse);
         assert_eq!(m.error_code().unwrap().0, 420);
-        match m.get(crate::attr_type::UNKNOWN_ATTRIBUTES).unwrap().unwrap() {
-            Attribute::UnknownAttributes(u) => assert_eq!(u.iter().collect::<Vec<_>>(), vec![0x7777]),
+        match m
+            .get(crate::attr_type::UNKNOWN_ATTRIBUTES)
+            .unwrap()
+            .unwrap()
+        {
+            Attribute::UnknownAttributes(u) => {
+                assert_eq!(u.iter().collect::<Vec<_>>(), vec![0x7777])
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -172,7 +227,11 @@ mod tests {
         let a: SocketAddr = "192.0.2.2:1".parse().unwrap();
         assert!(!s.handle_receive(Instant::now(), a, a, b"hello, not stun"));
         let mut buf = Vec::new();
-        MessageBuilder::new(&mut buf, MessageType::new(Class::Request, method::BINDING), TransactionId([1; 12]));
+        MessageBuilder::new(
+            &mut buf,
+            MessageType::new(Class::Request, method::BINDING),
+            TransactionId([1; 12]),
+        );
         for _ in 0..100 {
             s.handle_receive(Instant::now(), a, a, &buf);
         }

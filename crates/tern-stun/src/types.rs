@@ -106,14 +106,21 @@ impl MessageType {
     pub fn to_u16(self) -> u16 {
         let m = self.method.0 & 0x0fff;
         let c = self.class.bits();
-        (m & 0x000f) | ((c & 0b01) << 4) | ((m & 0x0070) << 1) | ((c & 0b10) << 7) | ((m & 0x0f80) << 2)
+        (m & 0x000f)
+            | ((c & 0b01) << 4)
+            | ((m & 0x0070) << 1)
+            | ((c & 0b10) << 7)
+            | ((m & 0x0f80) << 2)
     }
 
     /// Decodes the 14-bit type (the top two bits must already be known zero).
     pub fn from_u16(t: u16) -> Self {
         let m = (t & 0x000f) | ((t >> 1) & 0x0070) | ((t >> 2) & 0x0f80);
         let c = ((t >> 4) & 0b01) | ((t >> 7) & 0b10);
-        MessageType { class: Class::from_bits(c), method: Method(m) }
+        MessageType {
+            class: Class::from_bits(c),
+            method: Method(m),
+        }
     }
 }
 
@@ -215,9 +222,18 @@ mod tests {
             assert_eq!(MessageType::from_u16(wire), t);
         }
         // TURN: Allocate request 0x0003, Data indication 0x0017, ChannelBind success 0x0109.
-        assert_eq!(MessageType::new(Class::Request, method::ALLOCATE).to_u16(), 0x0003);
-        assert_eq!(MessageType::new(Class::Indication, method::DATA).to_u16(), 0x0017);
-        assert_eq!(MessageType::new(Class::SuccessResponse, method::CHANNEL_BIND).to_u16(), 0x0109);
+        assert_eq!(
+            MessageType::new(Class::Request, method::ALLOCATE).to_u16(),
+            0x0003
+        );
+        assert_eq!(
+            MessageType::new(Class::Indication, method::DATA).to_u16(),
+            0x0017
+        );
+        assert_eq!(
+            MessageType::new(Class::SuccessResponse, method::CHANNEL_BIND).to_u16(),
+            0x0109
+        );
     }
 
     #[test]

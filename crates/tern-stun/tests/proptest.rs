@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use proptest::prelude::*;
 use tern_stun::{
-    attr_type, method, Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType, Method,
-    TransactionId,
+    attr_type, method, Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType,
+    Method, TransactionId,
 };
 
 fn exercise(buf: &[u8]) {
@@ -21,7 +21,12 @@ fn exercise(buf: &[u8]) {
         }
         let _ = m.verify_integrity(&IntegrityKey::short_term("pw"));
         let _ = m.verify_fingerprint();
-        let _ = (m.username(), m.priority(), m.mapped_address(), m.error_code());
+        let _ = (
+            m.username(),
+            m.priority(),
+            m.mapped_address(),
+            m.error_code(),
+        );
         let _ = m.unknown_comprehension_required().count();
         let _ = format!("{m:?}");
     }
@@ -50,10 +55,16 @@ impl Owned {
             Owned::Username(s) => Attribute::Username(s),
             Owned::Priority(p) => Attribute::Priority(*p),
             Owned::Controlling(t) => Attribute::IceControlling(*t),
-            Owned::Error(c, r) => Attribute::ErrorCode { code: *c, reason: r },
+            Owned::Error(c, r) => Attribute::ErrorCode {
+                code: *c,
+                reason: r,
+            },
             Owned::Data(d) => Attribute::Data(d),
             Owned::Lifetime(l) => Attribute::Lifetime(*l),
-            Owned::Unknown(t, v) => Attribute::Unknown { attr_type: *t, value: v },
+            Owned::Unknown(t, v) => Attribute::Unknown {
+                attr_type: *t,
+                value: v,
+            },
             Owned::UseCandidate => Attribute::UseCandidate,
         }
     }
@@ -61,8 +72,10 @@ impl Owned {
 
 fn addr() -> impl Strategy<Value = SocketAddr> {
     prop_oneof![
-        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(a, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), p)),
-        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(a, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(a)), p)),
+        (any::<[u8; 4]>(), any::<u16>())
+            .prop_map(|(a, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), p)),
+        (any::<[u8; 16]>(), any::<u16>())
+            .prop_map(|(a, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(a)), p)),
     ]
 }
 
@@ -77,7 +90,11 @@ fn owned() -> impl Strategy<Value = Owned> {
         proptest::collection::vec(any::<u8>(), 0..300).prop_map(Owned::Data),
         any::<u32>().prop_map(Owned::Lifetime),
         // Comprehension-optional unknown types that do not collide with known ones.
-        (0xC000u16..0xFFFF, proptest::collection::vec(any::<u8>(), 0..40)).prop_map(|(t, v)| Owned::Unknown(t, v)),
+        (
+            0xC000u16..0xFFFF,
+            proptest::collection::vec(any::<u8>(), 0..40)
+        )
+            .prop_map(|(t, v)| Owned::Unknown(t, v)),
         Just(Owned::UseCandidate),
     ]
 }

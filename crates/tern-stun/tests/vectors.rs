@@ -12,7 +12,9 @@ fn h(s: &str) -> Vec<u8> {
 }
 
 const PASSWORD: &str = "VOkJxbRl1RmTxUk/WvJxBt";
-const TID: [u8; 12] = [0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae];
+const TID: [u8; 12] = [
+    0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae,
+];
 
 /// RFC 5769 §2.1 Sample Request.
 fn request() -> Vec<u8> {
@@ -56,13 +58,22 @@ fn request_long_term() -> Vec<u8> {
 fn rfc5769_2_1_sample_request() {
     let buf = request();
     let m = Message::parse(&buf).unwrap();
-    assert_eq!(m.message_type(), MessageType::new(Class::Request, method::BINDING));
+    assert_eq!(
+        m.message_type(),
+        MessageType::new(Class::Request, method::BINDING)
+    );
     assert_eq!(m.transaction_id(), TransactionId(TID));
-    assert_eq!(m.get(attr_type::SOFTWARE).unwrap().unwrap(), Attribute::Software("STUN test client"));
+    assert_eq!(
+        m.get(attr_type::SOFTWARE).unwrap().unwrap(),
+        Attribute::Software("STUN test client")
+    );
     assert_eq!(m.priority(), Some(0x6e0001ff));
     assert_eq!(m.ice_controlled(), Some(0x932ff9b151263b36));
     assert_eq!(m.username(), Some("evtj:h6vY"));
-    assert_eq!(m.verify_integrity(&IntegrityKey::short_term(PASSWORD)), Ok(Integrity::Sha1));
+    assert_eq!(
+        m.verify_integrity(&IntegrityKey::short_term(PASSWORD)),
+        Ok(Integrity::Sha1)
+    );
     assert_eq!(m.verify_fingerprint(), Ok(()));
     assert_eq!(
         m.verify_integrity(&IntegrityKey::short_term("wrong")),
@@ -77,8 +88,14 @@ fn rfc5769_2_2_ipv4_response() {
     assert_eq!(m.class(), Class::SuccessResponse);
     let expected: SocketAddr = "192.0.2.1:32853".parse().unwrap();
     assert_eq!(m.mapped_address(), Some(expected));
-    assert_eq!(m.get(attr_type::SOFTWARE).unwrap().unwrap(), Attribute::Software("test vector"));
-    assert_eq!(m.verify_integrity(&IntegrityKey::short_term(PASSWORD)), Ok(Integrity::Sha1));
+    assert_eq!(
+        m.get(attr_type::SOFTWARE).unwrap().unwrap(),
+        Attribute::Software("test vector")
+    );
+    assert_eq!(
+        m.verify_integrity(&IntegrityKey::short_term(PASSWORD)),
+        Ok(Integrity::Sha1)
+    );
     assert_eq!(m.verify_fingerprint(), Ok(()));
 }
 
@@ -86,9 +103,14 @@ fn rfc5769_2_2_ipv4_response() {
 fn rfc5769_2_3_ipv6_response() {
     let buf = response_v6();
     let m = Message::parse(&buf).unwrap();
-    let expected: SocketAddr = "[2001:db8:1234:5678:11:2233:4455:6677]:32853".parse().unwrap();
+    let expected: SocketAddr = "[2001:db8:1234:5678:11:2233:4455:6677]:32853"
+        .parse()
+        .unwrap();
     assert_eq!(m.mapped_address(), Some(expected));
-    assert_eq!(m.verify_integrity(&IntegrityKey::short_term(PASSWORD)), Ok(Integrity::Sha1));
+    assert_eq!(
+        m.verify_integrity(&IntegrityKey::short_term(PASSWORD)),
+        Ok(Integrity::Sha1)
+    );
     assert_eq!(m.verify_fingerprint(), Ok(()));
 }
 
@@ -98,7 +120,10 @@ fn rfc5769_2_4_long_term_request() {
     let m = Message::parse(&buf).unwrap();
     let username = "\u{30DE}\u{30C8}\u{30EA}\u{30C3}\u{30AF}\u{30B9}";
     assert_eq!(m.username(), Some(username));
-    assert_eq!(m.get(attr_type::REALM).unwrap().unwrap(), Attribute::Realm("example.org"));
+    assert_eq!(
+        m.get(attr_type::REALM).unwrap().unwrap(),
+        Attribute::Realm("example.org")
+    );
     assert_eq!(
         m.get(attr_type::NONCE).unwrap().unwrap(),
         Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA")
@@ -122,17 +147,22 @@ fn builder_reproduces_rfc5769_2_2() {
         TransactionId(TID),
     );
     b.add(&Attribute::Software("test vector")).unwrap();
-    b.add(&Attribute::XorMappedAddress("192.0.2.1:32853".parse().unwrap())).unwrap();
-    b.add_message_integrity(&IntegrityKey::short_term(PASSWORD)).unwrap();
+    b.add(&Attribute::XorMappedAddress(
+        "192.0.2.1:32853".parse().unwrap(),
+    ))
+    .unwrap();
+    b.add_message_integrity(&IntegrityKey::short_term(PASSWORD))
+        .unwrap();
     b.add_fingerprint().unwrap();
     let ours = b.finish().to_vec();
     let mut rfc = response_v4();
     rfc[35] = 0; // the RFC pads SOFTWARE with 0x20; we pad with zero
-    // Integrity and fingerprint cover the padding, so ours differ there; the
-    // rest must match byte for byte and ours must verify.
+                 // Integrity and fingerprint cover the padding, so ours differ there; the
+                 // rest must match byte for byte and ours must verify.
     assert_eq!(&ours[..52], &rfc[..52]);
     let m = Message::parse(&ours).unwrap();
-    m.verify_integrity(&IntegrityKey::short_term(PASSWORD)).unwrap();
+    m.verify_integrity(&IntegrityKey::short_term(PASSWORD))
+        .unwrap();
     m.verify_fingerprint().unwrap();
 }
 
@@ -154,9 +184,15 @@ fn mi_sha256_and_userhash_round_trip() {
     let m = Message::parse(&buf).unwrap();
     assert_eq!(m.verify_integrity(&key), Ok(Integrity::Sha256));
     m.verify_fingerprint().unwrap();
-    assert_eq!(m.get(attr_type::USERHASH).unwrap().unwrap(), Attribute::UserHash(&uh));
+    assert_eq!(
+        m.get(attr_type::USERHASH).unwrap().unwrap(),
+        Attribute::UserHash(&uh)
+    );
     let wrong = IntegrityKey::long_term_md5("user", "realm", "pass");
-    assert_eq!(m.verify_integrity(&wrong), Err(StunError::IntegrityMismatch));
+    assert_eq!(
+        m.verify_integrity(&wrong),
+        Err(StunError::IntegrityMismatch)
+    );
 }
 
 #[test]
@@ -180,11 +216,20 @@ fn tampering_is_detected() {
 #[test]
 fn framing_errors() {
     let buf = request();
-    assert_eq!(Message::parse(&buf[..10]).unwrap_err(), StunError::Truncated);
-    assert_eq!(Message::parse(&buf[..buf.len() - 4]).unwrap_err(), StunError::Truncated);
+    assert_eq!(
+        Message::parse(&buf[..10]).unwrap_err(),
+        StunError::Truncated
+    );
+    assert_eq!(
+        Message::parse(&buf[..buf.len() - 4]).unwrap_err(),
+        StunError::Truncated
+    );
     let mut longer = buf.clone();
     longer.extend_from_slice(&[0; 4]);
-    assert!(matches!(Message::parse(&longer), Err(StunError::LengthMismatch { .. })));
+    assert!(matches!(
+        Message::parse(&longer),
+        Err(StunError::LengthMismatch { .. })
+    ));
     let mut no_cookie = buf.clone();
     no_cookie[4] = 0;
     assert_eq!(Message::parse(&no_cookie).unwrap_err(), StunError::NotStun);
@@ -194,13 +239,19 @@ fn framing_errors() {
     // An attribute whose length points past the end.
     let mut overrun = buf.clone();
     overrun[22] = 0xff;
-    assert!(matches!(Message::parse(&overrun), Err(StunError::AttributeOverrun { .. })));
+    assert!(matches!(
+        Message::parse(&overrun),
+        Err(StunError::AttributeOverrun { .. })
+    ));
     // Anything after FINGERPRINT.
     let mut after = buf.clone();
     after.extend_from_slice(&[0x80, 0x22, 0, 0]);
     let len = (after.len() - 20) as u16;
     after[2..4].copy_from_slice(&len.to_be_bytes());
-    assert_eq!(Message::parse(&after).unwrap_err(), StunError::AttributeAfterFingerprint);
+    assert_eq!(
+        Message::parse(&after).unwrap_err(),
+        StunError::AttributeAfterFingerprint
+    );
 }
 
 #[test]
@@ -208,13 +259,21 @@ fn attributes_after_integrity_are_ignored() {
     // RFC 8489 §14.5: after MESSAGE-INTEGRITY only -SHA256 and FINGERPRINT count.
     let key = IntegrityKey::short_term("pw");
     let mut buf = Vec::new();
-    let mut b = MessageBuilder::new(&mut buf, MessageType::new(Class::Request, method::BINDING), TransactionId([1; 12]));
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        MessageType::new(Class::Request, method::BINDING),
+        TransactionId([1; 12]),
+    );
     b.add(&Attribute::Username("a:b")).unwrap();
     b.add_message_integrity(&key).unwrap();
     b.add(&Attribute::Priority(5)).unwrap();
     b.add_fingerprint().unwrap();
     let m = Message::parse(&buf).unwrap();
-    assert_eq!(m.priority(), None, "PRIORITY after MESSAGE-INTEGRITY must be ignored");
+    assert_eq!(
+        m.priority(),
+        None,
+        "PRIORITY after MESSAGE-INTEGRITY must be ignored"
+    );
     assert_eq!(m.username(), Some("a:b"));
     m.verify_integrity(&key).unwrap();
     m.verify_fingerprint().unwrap();

@@ -5,7 +5,9 @@
 //! (aws-lc's HMAC runs in C; its context lives on the stack in aws-lc-rs, and
 //! the `c_heap_unchanged` note in the performance report covers the C side.)
 
-use tern_stun::{method, Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType, TransactionId};
+use tern_stun::{
+    method, Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType, TransactionId,
+};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -16,12 +18,19 @@ fn parse_integrity_fingerprint_do_not_allocate() {
     let key = IntegrityKey::short_term("a-password-of-22-chars");
     let mut buf = Vec::with_capacity(256);
     {
-        let mut b = MessageBuilder::new(&mut buf, MessageType::new(Class::Request, method::BINDING), TransactionId([7; 12]));
+        let mut b = MessageBuilder::new(
+            &mut buf,
+            MessageType::new(Class::Request, method::BINDING),
+            TransactionId([7; 12]),
+        );
         b.add(&Attribute::Username("abcd:efgh")).unwrap();
         b.add(&Attribute::Priority(0x6e0001ff)).unwrap();
         b.add(&Attribute::IceControlling(42)).unwrap();
         b.add(&Attribute::UseCandidate).unwrap();
-        b.add(&Attribute::XorMappedAddress("[2001:db8::1]:9".parse().unwrap())).unwrap();
+        b.add(&Attribute::XorMappedAddress(
+            "[2001:db8::1]:9".parse().unwrap(),
+        ))
+        .unwrap();
         b.add_message_integrity(&key).unwrap();
         b.add_fingerprint().unwrap();
     }
@@ -48,7 +57,11 @@ fn parse_integrity_fingerprint_do_not_allocate() {
     // Building into a reused buffer with spare capacity does not allocate either.
     let before = dhat::HeapStats::get();
     for _ in 0..1000 {
-        let mut b = MessageBuilder::new(&mut buf, MessageType::new(Class::Request, method::BINDING), TransactionId([7; 12]));
+        let mut b = MessageBuilder::new(
+            &mut buf,
+            MessageType::new(Class::Request, method::BINDING),
+            TransactionId([7; 12]),
+        );
         b.add(&Attribute::Username("abcd:efgh")).unwrap();
         b.add(&Attribute::Priority(1)).unwrap();
         b.add_message_integrity(&key).unwrap();
