@@ -219,6 +219,14 @@ impl Network {
         HostId(self.hosts.len() - 1)
     }
 
+    /// Gives a host another address (a new interface coming up).
+    pub fn add_address(&mut self, host: HostId, ip: IpAddr) {
+        let addrs = &mut self.hosts[host.0].addrs;
+        if !addrs.contains(&ip) {
+            addrs.push(ip);
+        }
+    }
+
     /// Changes a host's link (both directions) from now on.
     pub fn set_link(&mut self, host: HostId, link: LinkConfig) {
         let h = &mut self.hosts[host.0];
