@@ -41,20 +41,22 @@ pub fn userhash(username: &str, realm: &str) -> [u8; 32] {
 }
 
 /// A prepared key for MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256. Build
-/// it once per credential and reuse it: signing and checking then allocate
-/// nothing.
+/// it once per credential and reuse it: HMAC-SHA1 signing and checking then
+/// allocate nothing. The HMAC-SHA256 context (over 1 KiB) is derived only
+/// when MESSAGE-INTEGRITY-SHA256 is used, which ICE never does, so an agent
+/// holding several keys stays small.
 #[derive(Clone, Debug)]
 pub struct IntegrityKey {
+    key: Box<[u8]>,
     sha1: HmacSha1Key,
-    sha256: HmacSha256Key,
 }
 
 impl IntegrityKey {
     /// A key from raw key bytes.
     pub fn from_key(key: &[u8]) -> Self {
         IntegrityKey {
+            key: key.into(),
             sha1: HmacSha1Key::new(key),
-            sha256: HmacSha256Key::new(key),
         }
     }
     /// Short-term credentials (ICE): the key is the password (RFC 8489 §9.1.1).
@@ -72,7 +74,7 @@ impl IntegrityKey {
     pub(crate) fn sha1(&self) -> &HmacSha1Key {
         &self.sha1
     }
-    pub(crate) fn sha256(&self) -> &HmacSha256Key {
-        &self.sha256
+    pub(crate) fn sha256(&self) -> HmacSha256Key {
+        HmacSha256Key::new(&self.key)
     }
 }
