@@ -500,3 +500,51 @@ fn hostile_input_is_dropped_and_counted_without_state_change() {
     assert!(events.is_empty(), "{events:?}");
     assert_eq!(net.endpoint::<Peer>(a).state(), state_before);
 }
+
+#[test]
+fn new_checks_are_paced_by_ta() {
+    let mut net = tern_netsim::Network::new(16);
+    net.enable_trace();
+    let a_addr = sa("203.0.113.10:5000");
+    let b_addrs: Vec<_> = (0..6)
+        .map(|i| sa(&format!("203.0.113.{}:5000", 20 + i)))
+        .collect();
+    let a = net.add_host(
+        Peer::new(config(true), 1),
+        &[a_addr.ip()],
+        tern_netsim::Attachment::Internet,
+        LinkConfig::default(),
+    );
+    // B never answers: only A's own schedule shows in the trace.
+    let b = net.add_host(
+        Peer::new(config(false), 2),
+        &b_addrs.iter().map(|x| x.ip()).collect::<Vec<_>>(),
+        tern_netsim::Attachment::Internet,
+        LinkConfig {
+            loss: 1.0,
+            ..LinkConfig::default()
+        },
+    );
+    exchange_credentials(&mut net, a, b);
+    let now = net.now();
+    net.endpoint_mut::<Peer>(a).agent.gather(now, &[a_addr]);
+    net.endpoint_mut::<Peer>(b).agent.gather(now, &b_addrs);
+    run(&mut net, a, b, Duration::from_secs(2), |_| false);
+    let mut first: Vec<(Duration, std::net::SocketAddr)> = Vec::new();
+    for r in net
+        .trace()
+        .iter()
+        .filter(|r| r.host == a && r.to.ip() != sa(STUN_SERVER).ip())
+    {
+        if !first.iter().any(|(_, to)| *to == r.to) {
+            first.push((r.at, r.to));
+        }
+    }
+    assert_eq!(first.len(), 6, "one check per pair: {first:?}");
+    for w in first.windows(2) {
+        assert!(
+            w[1].0 - w[0].0 >= Duration::from_millis(50),
+            "checks {w:?} closer than Ta"
+        );
+    }
+}
