@@ -1,6 +1,6 @@
 //! ICE agent costs: `poll_timeout` over 1,000 idle connected agents (what a
-//! server's driver does every loop), and one idle agent's `handle_timeout`
-//! when its consent timer fires.
+//! server's driver does every loop), and a consent round trip between two
+//! connected agents.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 #![allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
 
@@ -39,21 +39,40 @@ fn bench(c: &mut Criterion) {
             black_box(earliest)
         })
     });
-    let mut one = agents.pop().unwrap();
+    // One consent round in each direction between two connected agents:
+    // timers fire, requests and responses cross, bookkeeping runs.
+    let mut y = agents.pop().unwrap();
+    let mut x = agents.pop().unwrap();
     let mut t = now;
-    c.bench_function(
-        "ice/handle_timeout (consent check due) + poll_transmit",
-        |b| {
-            b.iter(|| {
-                t += Duration::from_secs(3);
-                one.handle_timeout(t);
-                while let Some(x) = one.poll_transmit() {
-                    black_box(x);
+    c.bench_function("ice/consent round trip between two idle agents", |b| {
+        b.iter(|| {
+            t += Duration::from_secs(3);
+            for _ in 0..2 {
+                if x.poll_timeout().is_some_and(|d| d <= t) {
+                    x.handle_timeout(t);
                 }
-                // Keep it alive: pretend every consent check was answered.
-                while one.poll_event().is_some() {}
-            })
-        },
+                if y.poll_timeout().is_some_and(|d| d <= t) {
+                    y.handle_timeout(t);
+                }
+                while let Some(m) = x.poll_transmit() {
+                    y.handle_receive(t, m.source.unwrap(), m.destination, &m.contents);
+                }
+                while let Some(m) = y.poll_transmit() {
+                    x.handle_receive(t, m.source.unwrap(), m.destination, &m.contents);
+                }
+            }
+            while x.poll_event().is_some() {}
+            while y.poll_event().is_some() {}
+        })
+    });
+    assert!(
+        memory_pair::connected(&x) && memory_pair::connected(&y),
+        "the bench kept consent alive"
+    );
+    let stats = x.selected_pair_stats().unwrap();
+    assert!(
+        stats.consent_requests_sent > 10,
+        "consent checks were exercised: {stats:?}"
     );
 }
 
