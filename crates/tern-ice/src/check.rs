@@ -372,11 +372,9 @@ impl IceAgent {
 
     /// Makes pair `i` the selected pair of the current generation.
     pub(crate) fn select(&mut self, now: Instant, i: usize) {
-        let (Some(remote_creds), Some(remote_key)) =
-            (self.remote_creds.clone(), self.remote_key.clone())
-        else {
+        if self.remote_key.is_none() {
             return;
-        };
+        }
         if let Some(s) = &self.selected {
             // Within a generation only a better nominated pair replaces the selection.
             if s.current
@@ -391,10 +389,21 @@ impl IceAgent {
         }
         self.pairs[i].nominated = true;
         let pair = self.pairs[i].clone();
+        self.install_selected(now, pair);
+        self.nominating = None;
+        self.nomination_deadline = None;
+    }
+
+    /// Makes `pair` the selected pair under the current credentials.
+    pub(crate) fn install_selected(&mut self, now: Instant, mut pair: crate::pair::CandidatePair) {
+        let (Some(remote_creds), Some(remote_key)) =
+            (self.remote_creds.clone(), self.remote_key.clone())
+        else {
+            return;
+        };
+        pair.nominated = true;
         let (local, remote) = (pair.local_addr, pair.remote_addr);
         let jitter = self.random_between(self.config.consent_interval, 0.8, 1.2);
-        let mut pair = pair;
-        pair.nominated = true;
         self.selected = Some(Selected {
             pair,
             local_creds: self.local_creds.clone(),
@@ -405,8 +414,6 @@ impl IceAgent {
             last_alive: now,
             current: true,
         });
-        self.nominating = None;
-        self.nomination_deadline = None;
         tracing::debug!(%local, %remote, "ice selected pair");
         self.events
             .push_back(IceEvent::SelectedPairChange { local, remote });

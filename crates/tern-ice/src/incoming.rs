@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use tern_stun::{
-    attr_type, error_code, method, Attribute, Class, IntegrityKey, Message, MessageBuilder,
-    MessageType, Transmit, UnknownAttributes,
+    error_code, method, Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType,
+    Transmit, UnknownAttributes,
 };
 
-use crate::agent::{IceAgent, Selected};
+use crate::agent::IceAgent;
 use crate::candidate::{Candidate, CandidateKind};
 use crate::pair::PairState;
 use crate::state::Role;
@@ -199,11 +199,9 @@ impl IceAgent {
         if !use_candidate {
             return;
         }
-        let (Some(remote_creds), Some(remote_key)) =
-            (self.remote_creds.clone(), self.remote_key.clone())
-        else {
+        if self.remote_key.is_none() {
             return;
-        };
+        }
         let priority =
             crate::pair::pair_priority(self.remotes[r].priority, self.locals[l].cand.priority);
         let pair = crate::pair::CandidatePair {
@@ -219,18 +217,7 @@ impl IceAgent {
             last_response: Some(now),
             stats: Default::default(),
         };
-        self.selected = Some(Selected {
-            pair,
-            local_creds: self.local_creds.clone(),
-            remote_creds,
-            local_key: self.local_key.clone(),
-            remote_key,
-            next_consent: now,
-            last_alive: now,
-            current: true,
-        });
-        self.events
-            .push_back(crate::IceEvent::SelectedPairChange { local, remote });
+        self.install_selected(now, pair);
     }
 
     /// RFC 8445 §7.3.1.1. Returns false if we answered 487 and the request
@@ -338,7 +325,6 @@ impl IceAgent {
         }
         let _ = b.add_fingerprint();
         let contents = b.finish().to_vec();
-        let _ = attr_type::USERNAME;
         self.queue_transmit(Transmit {
             destination: from,
             source: Some(to),
