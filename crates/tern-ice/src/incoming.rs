@@ -232,40 +232,27 @@ impl IceAgent {
         if self.config.lite {
             return true;
         }
-        match (self.role, msg.ice_controlling(), msg.ice_controlled()) {
-            (Role::Controlling, Some(theirs), _) => {
-                self.stats.role_conflicts += 1;
-                if self.tie_breaker >= theirs {
-                    self.respond_error(
-                        msg,
-                        from,
-                        to,
-                        error_code::ROLE_CONFLICT,
-                        "Role Conflict",
-                        Some((&[], key)),
-                    );
-                    return false;
-                }
-                self.set_role(Role::Controlled);
-            }
-            (Role::Controlled, _, Some(theirs)) => {
-                self.stats.role_conflicts += 1;
-                if self.tie_breaker >= theirs {
-                    self.set_role(Role::Controlling);
-                } else {
-                    self.respond_error(
-                        msg,
-                        from,
-                        to,
-                        error_code::ROLE_CONFLICT,
-                        "Role Conflict",
-                        Some((&[], key)),
-                    );
-                    return false;
-                }
-            }
-            _ => {}
+        // The agent with the larger tie-breaker is controlling. On a conflict
+        // we either keep our role and answer 487, or take the other role.
+        let (keep_ours, other) = match (self.role, msg.ice_controlling(), msg.ice_controlled()) {
+            (Role::Controlling, Some(theirs), _) => (self.tie_breaker >= theirs, Role::Controlled),
+            (Role::Controlled, _, Some(theirs)) => (self.tie_breaker < theirs, Role::Controlling),
+            _ => return true,
+        };
+        self.stats.role_conflicts += 1;
+        if keep_ours {
+            let auth = Some((&[][..], key));
+            self.respond_error(
+                msg,
+                from,
+                to,
+                error_code::ROLE_CONFLICT,
+                "Role Conflict",
+                auth,
+            );
+            return false;
         }
+        self.set_role(other);
         true
     }
 
