@@ -1,5 +1,5 @@
 //! Authenticated encryption: AES-128-GCM and AES-256-GCM (DTLS records,
-//! SRTP AEAD profiles of RFC 7714).
+//! SRTP AEAD profiles of RFC 7714) and ChaCha20-Poly1305 (DTLS, RFC 7905).
 //!
 //! Everything works in place on caller buffers with a separate tag, so record
 //! protection never allocates.
@@ -21,6 +21,8 @@ pub enum AeadAlgorithm {
     Aes128Gcm,
     /// AES-256-GCM.
     Aes256Gcm,
+    /// ChaCha20-Poly1305 (RFC 8439).
+    ChaCha20Poly1305,
 }
 
 impl AeadAlgorithm {
@@ -28,13 +30,14 @@ impl AeadAlgorithm {
     pub fn key_len(self) -> usize {
         match self {
             AeadAlgorithm::Aes128Gcm => 16,
-            AeadAlgorithm::Aes256Gcm => 32,
+            AeadAlgorithm::Aes256Gcm | AeadAlgorithm::ChaCha20Poly1305 => 32,
         }
     }
     fn backend(self) -> &'static a::Algorithm {
         match self {
             AeadAlgorithm::Aes128Gcm => &a::AES_128_GCM,
             AeadAlgorithm::Aes256Gcm => &a::AES_256_GCM,
+            AeadAlgorithm::ChaCha20Poly1305 => &a::CHACHA20_POLY1305,
         }
     }
 }
@@ -52,7 +55,7 @@ impl AeadKey {
             return Err(CryptoError::KeyLength {
                 expected: match alg {
                     AeadAlgorithm::Aes128Gcm => "16",
-                    AeadAlgorithm::Aes256Gcm => "32",
+                    AeadAlgorithm::Aes256Gcm | AeadAlgorithm::ChaCha20Poly1305 => "32",
                 },
                 got: key.len(),
             });
@@ -181,6 +184,22 @@ mod tests {
         let tag = k.seal_in_place([0u8; 12], &[], &mut buf).unwrap();
         assert_eq!(hex::encode(buf), "cea7403d4d606b6e074ec5d3baf39d18");
         assert_eq!(hex::encode(tag), "d0d1c8a799996bf0265b98b5d48ab919");
+    }
+
+    // RFC 8439 §2.8.2: the AEAD_CHACHA20_POLY1305 example.
+    #[test]
+    fn chacha20_poly1305_rfc8439_2_8_2() {
+        let k = AeadKey::new(
+            AeadAlgorithm::ChaCha20Poly1305,
+            &h("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
+        )
+        .unwrap();
+        let nonce: [u8; 12] = h("070000004041424344454647").try_into().unwrap();
+        let aad = h("50515253c0c1c2c3c4c5c6c7");
+        let mut buf = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.".to_vec();
+        let tag = k.seal_in_place(nonce, &aad, &mut buf).unwrap();
+        assert_eq!(hex::encode(&buf[..16]), "d31a8d34648e60db7b86afbc53ef7ec2");
+        assert_eq!(hex::encode(tag), "1ae10b594f09e26a7e902ecbd0600691");
     }
 
     #[test]

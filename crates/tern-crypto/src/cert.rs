@@ -160,6 +160,68 @@ impl fmt::Debug for Certificate {
     }
 }
 
+/// The P-256 public key (uncompressed SEC1 point, 65 bytes) inside a DER
+/// certificate's SubjectPublicKeyInfo. Any other key type, or a malformed
+/// certificate, is an error (never a panic): the input comes from the peer.
+pub fn p256_public_key_from_der(cert_der: &[u8]) -> Result<&[u8], CryptoError> {
+    const ID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    const PRIME256V1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let bad = CryptoError::Malformed("certificate");
+    let (cert, _) = der_tlv(cert_der, 0x30).ok_or(bad.clone())?;
+    let (mut tbs, _) = der_tlv(cert, 0x30).ok_or(bad.clone())?;
+    // Optional [0] version, then serial, signature, issuer, validity, subject.
+    if tbs.first() == Some(&0xa0) {
+        tbs = der_skip(tbs).ok_or(bad.clone())?;
+    }
+    for _ in 0..5 {
+        tbs = der_skip(tbs).ok_or(bad.clone())?;
+    }
+    let (spki, _) = der_tlv(tbs, 0x30).ok_or(bad.clone())?;
+    let (alg, rest) = der_tlv(spki, 0x30).ok_or(bad.clone())?;
+    let (oid, params) = der_tlv(alg, 0x06).ok_or(bad.clone())?;
+    let (curve, _) = der_tlv(params, 0x06).ok_or(bad.clone())?;
+    if oid != ID_EC_PUBLIC_KEY || curve != PRIME256V1 {
+        return Err(CryptoError::Malformed(
+            "certificate key: only ECDSA P-256 is accepted",
+        ));
+    }
+    let (bits, _) = der_tlv(rest, 0x03).ok_or(bad.clone())?;
+    match bits {
+        [0, point @ ..] if point.len() == 65 && point[0] == 4 => Ok(point),
+        _ => Err(bad),
+    }
+}
+
+/// Reads one DER TLV with tag `tag`: (value, rest).
+fn der_tlv(buf: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    if *buf.first()? != tag {
+        return None;
+    }
+    let (len, hdr): (usize, usize) = match *buf.get(1)? {
+        n if n < 0x80 => (usize::from(n), 2),
+        0x81 => (usize::from(*buf.get(2)?), 3),
+        0x82 => (
+            usize::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])),
+            4,
+        ),
+        0x83 => (
+            (usize::from(*buf.get(2)?) << 16)
+                | (usize::from(*buf.get(3)?) << 8)
+                | usize::from(*buf.get(4)?),
+            5,
+        ),
+        _ => return None,
+    };
+    let value = buf.get(hdr..hdr.checked_add(len)?)?;
+    Some((value, &buf[hdr + len..]))
+}
+
+/// Skips one DER TLV of any tag.
+fn der_skip(buf: &[u8]) -> Option<&[u8]> {
+    let tag = *buf.first()?;
+    der_tlv(buf, tag).map(|(_, rest)| rest)
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -191,6 +253,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("CERTIFICATE"));
+    }
+
+    #[test]
+    fn public_key_is_found_in_our_and_malformed_certificates_fail() {
+        let c = Certificate::generate_self_signed(&mut SeededRandom::new(5)).unwrap();
+        assert_eq!(
+            p256_public_key_from_der(c.der()).unwrap(),
+            c.signing_key().public_key()
+        );
+        for n in 0..c.der().len() {
+            // Truncations never panic.
+            let _ = p256_public_key_from_der(&c.der()[..n]);
+        }
+        let mut mangled = c.der().to_vec();
+        let oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]; // id-ecPublicKey
+        let pos = mangled.windows(7).position(|w| w == oid).unwrap();
+        mangled[pos + 6] ^= 1; // now some other key type
+        assert!(p256_public_key_from_der(&mangled).is_err());
+        assert!(p256_public_key_from_der(&[]).is_err());
+        assert!(p256_public_key_from_der(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
 
     #[test]

@@ -20,6 +20,17 @@ pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
     ctx.finish()
 }
 
+/// SHA-384 over several pieces, as if concatenated.
+pub fn sha384_parts(parts: &[&[u8]]) -> [u8; 48] {
+    let mut ctx = d::Context::new(&d::SHA384);
+    for p in parts {
+        ctx.update(p);
+    }
+    let mut r = [0u8; 48];
+    r.copy_from_slice(ctx.finish().as_ref());
+    r
+}
+
 /// Incremental SHA-256 (for files and streams).
 #[derive(Clone)]
 pub struct Sha256(d::Context);
@@ -77,6 +88,15 @@ mod tests {
                 b"jkljklmklmnlmnomnopnopq"
             ])),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
+    // FIPS 180-2, Appendix D.1.
+    #[test]
+    fn sha384_fips_180_2_vector() {
+        assert_eq!(
+            hex::encode(sha384_parts(&[b"ab", b"c"])),
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
         );
     }
 

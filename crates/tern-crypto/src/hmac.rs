@@ -73,6 +73,65 @@ impl std::fmt::Debug for HmacSha256Key {
     }
 }
 
+/// Which hash an [`HmacKey`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA256 (32-byte tags).
+    Sha256,
+    /// HMAC-SHA384 (48-byte tags).
+    Sha384,
+}
+
+impl HmacAlgorithm {
+    /// Tag length in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            HmacAlgorithm::Sha256 => 32,
+            HmacAlgorithm::Sha384 => 48,
+        }
+    }
+}
+
+/// A prepared HMAC key of a hash chosen at run time (the TLS 1.2 PRF's hash
+/// depends on the negotiated cipher suite).
+#[derive(Clone)]
+pub struct HmacKey {
+    key: h::Key,
+    alg: HmacAlgorithm,
+}
+
+impl HmacKey {
+    /// Prepares `key` for `alg`.
+    pub fn new(alg: HmacAlgorithm, key: &[u8]) -> Self {
+        let a = match alg {
+            HmacAlgorithm::Sha256 => h::HMAC_SHA256,
+            HmacAlgorithm::Sha384 => h::HMAC_SHA384,
+        };
+        HmacKey {
+            key: h::Key::new(a, key),
+            alg,
+        }
+    }
+    /// HMAC over `parts` into `out` (which must be `output_len` bytes); returns the length written.
+    pub fn sign_into(&self, parts: &[&[u8]], out: &mut [u8; 48]) -> usize {
+        let mut ctx = h::Context::with_key(&self.key);
+        for p in parts {
+            ctx.update(p);
+        }
+        let tag = ctx.sign();
+        let n = self.alg.output_len();
+        out[..n].copy_from_slice(tag.as_ref());
+        n
+    }
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HmacKey({:?})", self.alg)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +171,23 @@ mod tests {
         );
         assert!(k.verify(&[b"what do ya want for nothing?"], &tag[..16]));
         assert!(!k.verify(&[b"what do ya want for nothing?"], &tag[..15]));
+    }
+
+    // RFC 4231 §4.2, test case 1, SHA-384 column.
+    #[test]
+    fn hmac_sha384_rfc4231() {
+        let k = HmacKey::new(HmacAlgorithm::Sha384, &[0x0b; 20]);
+        let mut out = [0u8; 48];
+        let n = k.sign_into(&[b"Hi ", b"There"], &mut out);
+        assert_eq!(
+            hex::encode(&out[..n]),
+            "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6"
+        );
+        let k = HmacKey::new(HmacAlgorithm::Sha256, &[0x0b; 20]);
+        let n = k.sign_into(&[b"Hi There"], &mut out);
+        assert_eq!(
+            &out[..n],
+            &HmacSha256Key::new(&[0x0b; 20]).sign(&[b"Hi There"])
+        );
     }
 }
