@@ -32,6 +32,17 @@ impl Dtls {
         Ok(())
     }
 
+    /// The groups we advertise: those configured for ECDHE, plus P-256, since
+    /// supported_groups also names the curves we accept in the server's
+    /// ECDSA certificate (RFC 8422 §5.1.1) and we only accept P-256 ones.
+    pub(crate) fn advertised_groups(&self) -> Vec<Group> {
+        let mut g = self.config.groups.clone();
+        if !g.contains(&Group::P256) {
+            g.push(Group::P256);
+        }
+        g
+    }
+
     fn client_hello(&self) -> Vec<u8> {
         let c = &self.config;
         let ch = ClientHello {
@@ -42,7 +53,12 @@ impl Dtls {
             cipher_suites: c.cipher_suites.iter().map(|s| s.id()).collect(),
             compression_methods: vec![0],
             extensions: Extensions {
-                supported_groups: Some(c.groups.iter().map(|g| g.tls_id()).collect()),
+                supported_groups: Some(
+                    self.advertised_groups()
+                        .iter()
+                        .map(|g| g.tls_id())
+                        .collect(),
+                ),
                 ec_point_formats: Some(vec![0]),
                 signature_algorithms: Some(vec![ECDSA_SECP256R1_SHA256]),
                 use_srtp: (!c.srtp_profiles.is_empty()).then(|| UseSrtp {
@@ -148,7 +164,7 @@ impl Dtls {
             {
                 let ske = ServerKeyExchange::decode(&m.body)?;
                 let group = group_from_id(ske.group)
-                    .filter(|g| self.config.groups.contains(g))
+                    .filter(|g| self.advertised_groups().contains(g))
                     .ok_or_else(|| {
                         DtlsError::HandshakeFailure(format!(
                             "server chose group {} we did not offer",

@@ -139,6 +139,14 @@ impl std::fmt::Debug for Dtls {
         f.debug_struct("Dtls")
             .field("role", &self.role)
             .field("state", &self.state)
+            .field("read_epoch", &self.read_epoch)
+            .field("write_epoch", &self.write_epoch)
+            .field("next_seq", &self.reasm.next_seq())
+            .field("master", &self.master.is_some())
+            .field("peer_cert", &self.peer_cert.is_some())
+            .field("cert_verify_ok", &self.cert_verify_ok)
+            .field("early", &self.early_epoch1.len())
+            .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
 }

@@ -183,13 +183,18 @@ impl RecordKeys {
         }
         let plain_len = fragment.len() - r.explicit - TAG_LEN;
         let a = aad(h.epoch, h.sequence, h.content_type, plain_len);
+        let nonce = if r.explicit == 8 {
+            // RFC 5288 §3: the explicit part is whatever the sender put in the record.
+            let mut n = [0u8; 12];
+            n[..4].copy_from_slice(&r.iv[..4]);
+            n[4..].copy_from_slice(&fragment[..8]);
+            n
+        } else {
+            r.nonce(h.epoch, h.sequence)
+        };
         let n = r
             .key
-            .open_in_place(
-                r.nonce(h.epoch, h.sequence),
-                &a,
-                &mut fragment[r.explicit..],
-            )
+            .open_in_place(nonce, &a, &mut fragment[r.explicit..])
             .map_err(|_| DtlsError::DecryptError("bad record MAC"))?;
         Ok(r.explicit..r.explicit + n)
     }

@@ -38,17 +38,28 @@ pub struct Peer {
     child: Child,
     /// What it is, for messages.
     pub name: String,
+    /// Where its stdout and stderr go.
+    pub log: PathBuf,
 }
 
 impl Peer {
     /// Starts `program` with `args`, output to a log file in the temp dir.
     pub fn start(name: &str, program: &PathBuf, args: &[String]) -> Peer {
-        let log =
-            std::env::temp_dir().join(format!("tern-interop-{name}-{}.log", std::process::id()));
+        Self::start_with_stdin(name, program, args, Stdio::null())
+    }
+
+    /// Starts it with the given standard input.
+    pub fn start_with_stdin(name: &str, program: &PathBuf, args: &[String], stdin: Stdio) -> Peer {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!(
+            "tern-interop-{name}-{}-{n}.log",
+            std::process::id()
+        ));
         let out = std::fs::File::create(&log).expect("create log file");
         let child = Command::new(program)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::from(out.try_clone().expect("dup log")))
             .stderr(Stdio::from(out))
             .spawn()
@@ -56,7 +67,33 @@ impl Peer {
         Peer {
             child,
             name: name.to_string(),
+            log,
         }
+    }
+
+    /// Everything it has printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits up to `max` for its output to contain `needle`.
+    pub fn wait_for(&self, needle: &str, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        while Instant::now() < deadline {
+            if self.output().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// Its standard input (when started with a piped one).
+    pub fn stdin(&mut self) -> &mut std::process::ChildStdin {
+        self.child
+            .stdin
+            .as_mut()
+            .expect("started with a piped stdin")
     }
 
     /// Whether it is still running.
@@ -69,6 +106,55 @@ impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Drives a DTLS endpoint over a UDP socket until `done` holds or `max`
+/// passes. `peer` is where to send; `None` (a server) learns it from the
+/// first datagram. Returns every event seen.
+pub fn drive_dtls(
+    socket: &UdpSocket,
+    peer: &mut Option<SocketAddr>,
+    dtls: &mut tern_dtls::Dtls,
+    max: Duration,
+    mut done: impl FnMut(&[tern_dtls::DtlsEvent]) -> bool,
+) -> Vec<tern_dtls::DtlsEvent> {
+    let deadline = Instant::now() + max;
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        if let Some(p) = *peer {
+            while let Some(d) = dtls.poll_transmit() {
+                let _ = socket.send_to(&d, p);
+            }
+        }
+        while let Some(e) = dtls.poll_event() {
+            events.push(e);
+        }
+        if done(&events) || Instant::now() >= deadline {
+            return events;
+        }
+        let now = Instant::now();
+        let wake = dtls.poll_timeout().unwrap_or(deadline).min(deadline);
+        let wait = wake
+            .saturating_duration_since(now)
+            .clamp(Duration::from_millis(1), Duration::from_millis(20));
+        socket
+            .set_read_timeout(Some(wait))
+            .expect("set_read_timeout");
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if peer.is_none() {
+                *peer = Some(from);
+            }
+            if Some(from) == *peer {
+                dtls.handle_receive(Instant::now(), &buf[..n]);
+            }
+        }
+        let now = Instant::now();
+        if dtls.poll_timeout().is_some_and(|t| t <= now) {
+            dtls.handle_timeout(now);
+        }
     }
 }
 
