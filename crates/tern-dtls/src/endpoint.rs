@@ -416,7 +416,10 @@ impl Dtls {
         {
             return; // stale plaintext records after the switch
         }
-        if !self.replay[epoch].check(h.sequence) {
+        // Before the cookie checks out the server keeps no state, not even
+        // sequence numbers: a restarted client begins at 0 again.
+        let stateless = self.state == State::ServerWaitHello;
+        if !stateless && !self.replay[epoch].check(h.sequence) {
             self.stats.replayed_records += 1;
             return;
         }
@@ -432,7 +435,9 @@ impl Dtls {
         } else {
             0..frag.len()
         };
-        self.replay[epoch].accept(h.sequence);
+        if !stateless {
+            self.replay[epoch].accept(h.sequence);
+        }
         let body = &frag[range];
         let result = match h.content_type {
             content_type::HANDSHAKE => self.on_handshake_record(now, &h, body),
