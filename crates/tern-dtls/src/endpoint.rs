@@ -269,6 +269,16 @@ impl Dtls {
         self.suite
     }
 
+    /// Whether the fingerprint to check the peer against is known.
+    pub fn has_remote_fingerprint(&self) -> bool {
+        self.expected_fingerprint.is_some()
+    }
+
+    /// The fingerprint of the certificate the peer presented, once received.
+    pub fn peer_certificate_fingerprint(&self) -> Option<Fingerprint> {
+        self.peer_cert.as_deref().map(Fingerprint::of_der)
+    }
+
     /// Sets (or changes, before it was checked) the fingerprint the peer's
     /// certificate must have.
     pub fn set_remote_fingerprint(&mut self, fp: Fingerprint) {
