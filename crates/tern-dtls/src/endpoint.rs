@@ -323,6 +323,63 @@ impl Dtls {
         Ok(())
     }
 
+    /// Hot path: appends one application-data record carrying `data` to
+    /// `out`, ready to send as a datagram. Allocates nothing when `out` has
+    /// room (reuse one buffer per connection).
+    pub fn seal_application_data(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), DtlsError> {
+        if !self.is_connected() {
+            return Err(DtlsError::NotConnected);
+        }
+        self.seal_record(out, content_type::APPLICATION_DATA, data)
+    }
+
+    /// Hot path: if `datagram` is a single application-data record of the
+    /// current epoch, authenticates and decrypts it in place and returns the
+    /// plaintext's range within `datagram`, allocating nothing. Anything
+    /// else (handshake, alerts, several records, a bad or replayed record)
+    /// goes through [`handle_receive`](Self::handle_receive) and `None` is
+    /// returned: then look at [`poll_event`](Self::poll_event).
+    pub fn handle_receive_in_place(
+        &mut self,
+        now: Instant,
+        datagram: &mut [u8],
+    ) -> Option<std::ops::Range<usize>> {
+        let fast = self.is_connected()
+            && self.read_epoch == 1
+            && datagram.len() > RECORD_HEADER_LEN
+            && datagram[0] == content_type::APPLICATION_DATA
+            && u16::from_be_bytes([datagram[3], datagram[4]]) == 1
+            && usize::from(u16::from_be_bytes([datagram[11], datagram[12]]))
+                == datagram.len() - RECORD_HEADER_LEN;
+        if !fast {
+            self.handle_receive(now, datagram);
+            return None;
+        }
+        let Some(Ok((h, _))) = records(datagram).next() else {
+            self.stats.malformed += 1;
+            return None;
+        };
+        if !self.replay[1].check(h.sequence) {
+            self.stats.replayed_records += 1;
+            return None;
+        }
+        let keys = self.keys.as_ref()?;
+        match keys.open(&h, &mut datagram[RECORD_HEADER_LEN..]) {
+            Ok(r) => {
+                self.replay[1].accept(h.sequence);
+                Some(r.start + RECORD_HEADER_LEN..r.end + RECORD_HEADER_LEN)
+            }
+            Err(_) => {
+                self.stats.bad_records += 1;
+                None
+            }
+        }
+    }
+
     /// Sends close_notify and closes.
     pub fn close(&mut self) {
         if matches!(self.state, State::Closed | State::Failed) {
