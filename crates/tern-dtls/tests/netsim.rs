@@ -272,3 +272,48 @@ fn messages_in_the_wrong_state_fail_the_handshake_cleanly() {
     let _ = client.poll_transmit();
     assert!(client.poll_transmit().is_some());
 }
+
+#[test]
+fn a_malformed_server_hello_fails_with_decode_error_and_an_alert() {
+    use tern_dtls::codec::{content_type, HandshakeHeader, RecordHeader, DTLS1_2};
+    use tern_dtls::DtlsError;
+    let mut rng = SeededRandom::new(11);
+    let cc = Arc::new(Certificate::generate_self_signed(&mut rng).unwrap());
+    let now = Instant::now();
+    let mut client = Dtls::new_client(
+        DtlsConfig::new(cc),
+        Box::new(SeededRandom::new(1)),
+        None,
+        now,
+    );
+    client.handle_timeout(now);
+    let _hello = client.poll_transmit().unwrap();
+    let body = [0xfe, 0xfd, 1, 2, 3]; // a ServerHello cut short
+    let mut msg = Vec::new();
+    HandshakeHeader {
+        msg_type: 2,
+        length: body.len() as u32,
+        message_seq: 0,
+        fragment_offset: 0,
+        fragment_length: body.len() as u32,
+    }
+    .encode(&mut msg);
+    msg.extend_from_slice(&body);
+    let mut rec = Vec::new();
+    RecordHeader {
+        content_type: content_type::HANDSHAKE,
+        version: DTLS1_2,
+        epoch: 0,
+        sequence: 0,
+        length: msg.len() as u16,
+    }
+    .encode(&mut rec);
+    rec.extend_from_slice(&msg);
+    client.handle_receive(now, &rec);
+    assert!(matches!(
+        client.poll_event(),
+        Some(DtlsEvent::Failed(DtlsError::Decode(_)))
+    ));
+    let alert = client.poll_transmit().expect("an alert");
+    assert_eq!(&alert[alert.len() - 2..], &[2, 50], "fatal decode_error");
+}
