@@ -2,9 +2,7 @@
 
 use std::time::Instant;
 
-use tern_crypto::cert::p256_public_key_from_der;
 use tern_crypto::ecdh::{EcdhPrivateKey, Group};
-use tern_crypto::ecdsa::verify_p256_sha256;
 
 use crate::codec::{
     decode_certificate, encode_certificate, encode_client_key_exchange, handshake_type as ht,
@@ -176,16 +174,12 @@ impl Dtls {
                         "server signature is not ecdsa_secp256r1_sha256".into(),
                     ));
                 }
-                let cert = self.peer_cert.as_deref().unwrap_or_default();
-                let key = p256_public_key_from_der(cert)
-                    .map_err(|e| DtlsError::BadCertificate(e.to_string()))?;
                 let params = ServerKeyExchange::params(ske.group, &ske.public);
                 let mut signed = Vec::with_capacity(64 + params.len());
                 signed.extend_from_slice(&self.client_random);
                 signed.extend_from_slice(&self.server_random);
                 signed.extend_from_slice(&params);
-                verify_p256_sha256(key, &signed, &ske.signature)
-                    .map_err(|_| DtlsError::DecryptError("ServerKeyExchange signature"))?;
+                self.verify_peer_signature(&signed, &ske.signature, "ServerKeyExchange signature")?;
                 self.group = Some(group);
                 self.peer_ecdh_public = Some(ske.public);
                 self.add_to_transcript(ht::SERVER_KEY_EXCHANGE, m.message_seq, &m.body);
@@ -216,14 +210,7 @@ impl Dtls {
                 self.send_client_flight(now)
             }
             (State::ClientWaitFinished, ht::FINISHED) => {
-                if epoch != 1 {
-                    return Err(DtlsError::UnexpectedMessage("Finished outside epoch 1"));
-                }
-                let expected = self.verify_data(false)?;
-                if !tern_crypto::constant_time_eq(&expected, &m.body) {
-                    return Err(DtlsError::DecryptError("server Finished"));
-                }
-                self.add_to_transcript(ht::FINISHED, m.message_seq, &m.body);
+                self.check_peer_finished(epoch, &m)?;
                 self.complete_handshake();
                 Ok(())
             }

@@ -876,6 +876,45 @@ impl Dtls {
         Ok(out)
     }
 
+    /// Verifies the peer's Finished (in epoch 1) and adds it to the transcript.
+    pub(crate) fn check_peer_finished(&mut self, epoch: u16, m: &Message) -> Result<(), DtlsError> {
+        if epoch != 1 {
+            return Err(DtlsError::UnexpectedMessage("Finished outside epoch 1"));
+        }
+        let peer_is_client = self.role == DtlsRole::Server;
+        let expected = self.verify_data(peer_is_client)?;
+        if !tern_crypto::constant_time_eq(&expected, &m.body) {
+            return Err(DtlsError::DecryptError(if peer_is_client {
+                "client Finished"
+            } else {
+                "server Finished"
+            }));
+        }
+        self.add_to_transcript(
+            crate::codec::handshake_type::FINISHED,
+            m.message_seq,
+            &m.body,
+        );
+        Ok(())
+    }
+
+    /// Verifies an ECDSA P-256/SHA-256 signature by the peer's certificate key.
+    pub(crate) fn verify_peer_signature(
+        &self,
+        msg: &[u8],
+        sig: &[u8],
+        what: &'static str,
+    ) -> Result<(), DtlsError> {
+        let cert = self
+            .peer_cert
+            .as_deref()
+            .ok_or(DtlsError::UnexpectedMessage(what))?;
+        let key = tern_crypto::cert::p256_public_key_from_der(cert)
+            .map_err(|e| DtlsError::BadCertificate(e.to_string()))?;
+        tern_crypto::ecdsa::verify_p256_sha256(key, msg, sig)
+            .map_err(|_| DtlsError::DecryptError(what))
+    }
+
     /// Checks the peer certificate against the expected fingerprint, if known.
     pub(crate) fn check_peer_certificate(&mut self, der: &[u8]) -> Result<(), DtlsError> {
         let fp = Fingerprint::of_der(der);

@@ -3,9 +3,7 @@
 
 use std::time::Instant;
 
-use tern_crypto::cert::p256_public_key_from_der;
 use tern_crypto::ecdh::EcdhPrivateKey;
-use tern_crypto::ecdsa::verify_p256_sha256;
 use tern_crypto::hmac::HmacSha256Key;
 
 use crate::client::message_name;
@@ -292,11 +290,11 @@ impl Dtls {
                         "client signature is not ecdsa_secp256r1_sha256".into(),
                     ));
                 }
-                let cert = self.peer_cert.as_deref().unwrap_or_default();
-                let key = p256_public_key_from_der(cert)
-                    .map_err(|e| DtlsError::BadCertificate(e.to_string()))?;
-                verify_p256_sha256(key, &self.transcript, &ds.signature)
-                    .map_err(|_| DtlsError::DecryptError("CertificateVerify signature"))?;
+                self.verify_peer_signature(
+                    &self.transcript,
+                    &ds.signature,
+                    "CertificateVerify signature",
+                )?;
                 self.cert_verify_ok = true;
                 self.add_to_transcript(ht::CERTIFICATE_VERIFY, m.message_seq, &m.body);
                 Ok(())
@@ -305,14 +303,7 @@ impl Dtls {
                 if self.master.is_some()
                     && (!self.client_cert_requested || self.cert_verify_ok) =>
             {
-                if epoch != 1 {
-                    return Err(DtlsError::UnexpectedMessage("Finished outside epoch 1"));
-                }
-                let expected = self.verify_data(true)?;
-                if !tern_crypto::constant_time_eq(&expected, &m.body) {
-                    return Err(DtlsError::DecryptError("client Finished"));
-                }
-                self.add_to_transcript(ht::FINISHED, m.message_seq, &m.body);
+                self.check_peer_finished(epoch, &m)?;
                 self.new_flight();
                 self.queue_change_cipher_spec();
                 let vd = self.verify_data(false)?;
