@@ -1,0 +1,830 @@
+//! The association: handshake with a signed state cookie (RFC 9260 §5),
+//! verification tags, packet assembly, delayed SACKs, timers, shutdown and
+//! abort. Sans-IO: packets in and out as bytes (DTLS carries them).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tern_crypto::hmac::HmacSha256Key;
+use tern_crypto::Random;
+
+use crate::chunk::{chunk_type, parse_packet, Chunk, CommonHeader, Data, Init, PacketWriter};
+use crate::rx::{Arrival, DataTracker, Message, Reassembly};
+use crate::tsn::Tsn;
+use crate::tx::{SendQueue, Sender};
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct SctpConfig {
+    /// SCTP port on both sides (WebRTC: 5000, or a=sctp-port).
+    pub port: u16,
+    /// Largest SCTP packet (what fits in one DTLS record over the path).
+    pub mtu: usize,
+    /// Our receive window (a_rwnd) in bytes.
+    pub receive_window: u32,
+    /// Streams we offer each way.
+    pub streams: u16,
+    /// Largest message we accept from the peer.
+    pub max_message_size: usize,
+    /// Initial RTO (RFC 9260: 1 s).
+    pub rto_initial: Duration,
+    /// Lower bound on the RTO.
+    pub rto_min: Duration,
+    /// Upper bound on the RTO.
+    pub rto_max: Duration,
+    /// Delayed SACK timer (RFC 9260 §6.2: at most 500 ms; 200 ms usual).
+    pub delayed_sack: Duration,
+    /// INIT / COOKIE ECHO retransmissions before giving up.
+    pub max_init_retransmits: u32,
+    /// Consecutive T3 expiries before the association is declared dead.
+    pub max_retransmits: u32,
+    /// Offer zero checksums (RFC 9653) for use over DTLS.
+    pub zero_checksum: bool,
+}
+
+impl Default for SctpConfig {
+    fn default() -> Self {
+        SctpConfig {
+            port: 5000,
+            mtu: 1200,
+            receive_window: 4 * 1024 * 1024,
+            streams: 65535,
+            max_message_size: 256 * 1024,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            delayed_sack: Duration::from_millis(200),
+            max_init_retransmits: 8,
+            max_retransmits: 10,
+            zero_checksum: true,
+        }
+    }
+}
+
+/// What the association reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SctpEvent {
+    /// The association is established.
+    Connected,
+    /// A complete message.
+    Message(Message),
+    /// Closed by SHUTDOWN.
+    Closed,
+    /// Aborted (by the peer, or after too many retransmissions).
+    Aborted(String),
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The association is not established (or is closing).
+    NotConnected,
+    /// Larger than the peer accepts (its a=max-message-size).
+    TooLarge {
+        /// The message.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Empty messages are sent by the caller as a one-byte placeholder
+    /// with the "empty" PPID (RFC 8831 §6.6); SCTP itself cannot carry them.
+    Empty,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::NotConnected => write!(f, "the SCTP association is not established"),
+            SendError::TooLarge { len, max } => write!(
+                f,
+                "message of {len} bytes exceeds the peer's limit of {max}"
+            ),
+            SendError::Empty => write!(f, "SCTP cannot carry an empty message"),
+        }
+    }
+}
+impl std::error::Error for SendError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed,
+    CookieWait,
+    CookieEchoed,
+    Established,
+    ShutdownPending,
+    ShutdownSent,
+    ShutdownAckSent,
+    Done,
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SctpStats {
+    /// Packets that failed to parse or had a bad checksum.
+    pub malformed: u64,
+    /// Packets with the wrong verification tag.
+    pub bad_tag: u64,
+    /// DATA chunks retransmitted.
+    pub retransmitted_chunks: u64,
+    /// T3 expiries.
+    pub t3_expiries: u64,
+    /// Duplicate DATA received.
+    pub duplicates_received: u64,
+    /// Packets sent.
+    pub packets_sent: u64,
+}
+
+/// One SCTP association.
+pub struct Association {
+    config: SctpConfig,
+    state: State,
+    created: Instant,
+    cookie_key: HmacSha256Key,
+    my_tag: u32,
+    peer_tag: u32,
+    my_initial_tsn: Tsn,
+    zero_checksum: bool,
+    init_chunk: Option<Chunk>,
+    cookie: Option<Vec<u8>>,
+    t1_at: Option<Instant>,
+    t1_rto: Duration,
+    t1_count: u32,
+    sender: Option<Sender>,
+    tracker: Option<DataTracker>,
+    reassembly: Reassembly,
+    send_queue: SendQueue,
+    sack_due: Option<Instant>,
+    sack_now: bool,
+    packets_since_sack: u32,
+    t3_at: Option<Instant>,
+    t3_count: u32,
+    shutdown_at: Option<Instant>,
+    peer_max_message: usize,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<SctpEvent>,
+    undelivered: usize,
+    stats: SctpStats,
+    last_now_ms: u64,
+}
+
+impl std::fmt::Debug for Association {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Association")
+            .field("state", &self.state)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+const COOKIE_LIFETIME_MS: u64 = 60_000;
+
+impl Association {
+    /// An association that waits for the peer's INIT, or starts one itself
+    /// with [`connect`](Self::connect). `now` is its time origin.
+    pub fn new(config: SctpConfig, mut rng: Box<dyn Random + Send>, now: Instant) -> Self {
+        let mut key = [0u8; 32];
+        rng.fill(&mut key);
+        let my_tag = loop {
+            let t = rng.next_u32();
+            if t != 0 {
+                break t;
+            }
+        };
+        let my_initial_tsn = Tsn(rng.next_u32());
+        let t1_rto = config.rto_initial;
+        Association {
+            config,
+            state: State::Closed,
+            created: now,
+            cookie_key: HmacSha256Key::new(&key),
+            my_tag,
+            peer_tag: 0,
+            my_initial_tsn,
+            zero_checksum: false,
+            init_chunk: None,
+            cookie: None,
+            t1_at: None,
+            t1_rto,
+            t1_count: 0,
+            sender: None,
+            tracker: None,
+            reassembly: Reassembly::default(),
+            send_queue: SendQueue::default(),
+            sack_due: None,
+            sack_now: false,
+            packets_since_sack: 0,
+            t3_at: None,
+            t3_count: 0,
+            shutdown_at: None,
+            peer_max_message: 256 * 1024,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            undelivered: 0,
+            stats: SctpStats::default(),
+            last_now_ms: 0,
+        }
+    }
+
+    /// Whether established.
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+    /// Counters.
+    pub fn stats(&self) -> SctpStats {
+        self.stats
+    }
+    /// The peer's maximum message size (its a=max-message-size).
+    pub fn set_peer_max_message_size(&mut self, max: usize) {
+        self.peer_max_message = max;
+    }
+    /// Bytes queued or in flight on `stream` (the data channel's bufferedAmount).
+    pub fn buffered_amount(&self, stream: u16) -> usize {
+        let queued = self.send_queue.buffered.get(&stream).copied().unwrap_or(0);
+        let inflight: usize = self
+            .sender
+            .as_ref()
+            .map(|s| {
+                s.outstanding
+                    .values()
+                    .filter(|o| o.data.stream == stream && !o.gap_acked)
+                    .map(|o| o.data.payload.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        queued + inflight
+    }
+    /// Congestion window (for tests and stats).
+    pub fn cwnd(&self) -> usize {
+        self.sender.as_ref().map_or(0, |s| s.cwnd)
+    }
+
+    /// Starts the handshake by sending INIT.
+    pub fn connect(&mut self, now: Instant) {
+        if self.state != State::Closed {
+            return;
+        }
+        let init = Chunk::Init(self.our_init(None));
+        self.init_chunk = Some(init.clone());
+        self.send_control(0, &[init]);
+        self.state = State::CookieWait;
+        self.t1_at = Some(now + self.t1_rto);
+    }
+
+    fn our_init(&self, cookie: Option<Vec<u8>>) -> Init {
+        Init {
+            initiate_tag: self.my_tag,
+            a_rwnd: self.config.receive_window,
+            outbound_streams: self.config.streams,
+            inbound_streams: self.config.streams,
+            initial_tsn: self.my_initial_tsn,
+            cookie,
+            forward_tsn: true,
+            zero_checksum: self.config.zero_checksum,
+            extensions: vec![chunk_type::FORWARD_TSN, chunk_type::RE_CONFIG],
+        }
+    }
+
+    /// Queues a message on `stream` with `ppid`.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        stream: u16,
+        ppid: u32,
+        data: &[u8],
+        unordered: bool,
+    ) -> Result<(), SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotConnected);
+        }
+        if data.is_empty() {
+            return Err(SendError::Empty);
+        }
+        if data.len() > self.peer_max_message {
+            return Err(SendError::TooLarge {
+                len: data.len(),
+                max: self.peer_max_message,
+            });
+        }
+        self.send_queue.push(stream, ppid, unordered, data.to_vec());
+        self.transmit(now);
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown once everything sent is acknowledged.
+    pub fn close(&mut self, now: Instant) {
+        if self.state == State::Established {
+            self.state = State::ShutdownPending;
+            self.maybe_shutdown(now);
+        }
+    }
+
+    /// The next packet to send.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SctpEvent> {
+        let e = self.events.pop_front();
+        if let Some(SctpEvent::Message(m)) = &e {
+            self.undelivered -= m.data.len();
+        }
+        e
+    }
+    /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.t1_at, self.t3_at, self.sack_due, self.shutdown_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn a_rwnd(&self) -> u32 {
+        let held = self.reassembly.buffered + self.undelivered;
+        (self.config.receive_window as usize).saturating_sub(held) as u32
+    }
+
+    fn send_control(&mut self, tag: u32, chunks: &[Chunk]) {
+        let mut w = PacketWriter::new(CommonHeader {
+            source_port: self.config.port,
+            destination_port: self.config.port,
+            verification_tag: tag,
+        });
+        for c in chunks {
+            w.push(c);
+        }
+        self.emit(w);
+    }
+
+    fn emit(&mut self, w: PacketWriter) {
+        // INIT must carry a real checksum: the peer has not agreed yet.
+        self.stats.packets_sent += 1;
+        self.out.push_back(w.finish(self.zero_checksum));
+    }
+
+    /// Handles one received SCTP packet.
+    pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
+        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        if self.state == State::Done {
+            return;
+        }
+        let (header, chunks) =
+            match parse_packet(packet, self.zero_checksum || self.config.zero_checksum) {
+                Ok(x) => x,
+                Err(_) => {
+                    self.stats.malformed += 1;
+                    return;
+                }
+            };
+        let has_init = chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
+        // RFC 9260 §8.5: the tag must be ours, except for INIT (tag 0) and
+        // reflected ABORT / SHUTDOWN COMPLETE.
+        let tag_ok = if has_init {
+            header.verification_tag == 0 && chunks.len() == 1
+        } else {
+            header.verification_tag == self.my_tag
+                || chunks.iter().any(|c| {
+                    matches!(
+                        c,
+                        Chunk::Abort {
+                            reflected: true,
+                            ..
+                        } | Chunk::ShutdownComplete { reflected: true }
+                    ) && header.verification_tag == self.peer_tag
+                })
+        };
+        if !tag_ok {
+            self.stats.bad_tag += 1;
+            return;
+        }
+        let mut got_data = false;
+        for c in chunks {
+            match c {
+                Chunk::Init(i) => self.on_init(i),
+                Chunk::InitAck(i) => self.on_init_ack(now, i),
+                Chunk::CookieEcho(c) => self.on_cookie_echo(now, &c),
+                Chunk::CookieAck if self.state == State::CookieEchoed => {
+                    self.t1_at = None;
+                    self.state = State::Established;
+                    self.events.push_back(SctpEvent::Connected);
+                }
+                Chunk::Data(d) => {
+                    got_data = true;
+                    self.on_data(d);
+                }
+                Chunk::Sack(s) => self.on_sack(now, &s),
+                Chunk::ForwardTsn {
+                    new_cumulative_tsn,
+                    streams,
+                } => self.on_forward_tsn(Tsn(new_cumulative_tsn), &streams),
+                Chunk::Heartbeat(info) => {
+                    self.send_control(self.peer_tag, &[Chunk::HeartbeatAck(info)])
+                }
+                Chunk::Abort { causes, .. } => {
+                    self.state = State::Done;
+                    self.clear_timers();
+                    self.events.push_back(SctpEvent::Aborted(format!(
+                        "peer aborted ({} bytes of causes)",
+                        causes.len()
+                    )));
+                    return;
+                }
+                Chunk::Shutdown(cum) => {
+                    if let Some(s) = &mut self.sender {
+                        let sack = crate::chunk::Sack {
+                            cumulative_tsn: cum,
+                            a_rwnd: u32::MAX,
+                            ..Default::default()
+                        };
+                        s.on_sack(&sack, now);
+                    }
+                    if matches!(
+                        self.state,
+                        State::Established | State::ShutdownPending | State::ShutdownSent
+                    ) {
+                        self.state = State::ShutdownAckSent;
+                        self.send_control(self.peer_tag, &[Chunk::ShutdownAck]);
+                        self.shutdown_at = Some(now + self.t1_rto);
+                    }
+                }
+                Chunk::ShutdownAck => {
+                    if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) {
+                        self.send_control(
+                            self.peer_tag,
+                            &[Chunk::ShutdownComplete { reflected: false }],
+                        );
+                        self.finish_closed();
+                    }
+                }
+                Chunk::ShutdownComplete { .. } if self.state == State::ShutdownAckSent => {
+                    self.finish_closed();
+                }
+                // Stale Cookie while echoing: start the handshake again.
+                Chunk::Error(causes)
+                    if self.state == State::CookieEchoed && causes.get(..2) == Some(&[0, 3]) =>
+                {
+                    self.state = State::Closed;
+                    self.t1_rto = self.config.rto_initial;
+                    self.t1_count = 0;
+                    self.connect(now);
+                }
+                _ => {} // HEARTBEAT ACK, RE-CONFIG (later), unknown
+            }
+        }
+        if got_data {
+            self.packets_since_sack += 1;
+            if self.packets_since_sack >= 2 || self.sack_now {
+                self.sack_now = true;
+            } else if self.sack_due.is_none() {
+                self.sack_due = Some(now + self.config.delayed_sack);
+            }
+        }
+        self.transmit(now);
+    }
+
+    fn finish_closed(&mut self) {
+        self.state = State::Done;
+        self.clear_timers();
+        self.events.push_back(SctpEvent::Closed);
+    }
+
+    fn clear_timers(&mut self) {
+        self.t1_at = None;
+        self.t3_at = None;
+        self.sack_due = None;
+        self.shutdown_at = None;
+    }
+
+    fn on_init(&mut self, i: Init) {
+        // Stateless answer: everything needed later travels in the cookie.
+        let now_ms = self.rng_free_ms();
+        let mut cookie = Vec::with_capacity(64);
+        cookie.extend_from_slice(&self.my_tag.to_be_bytes());
+        cookie.extend_from_slice(&self.my_initial_tsn.0.to_be_bytes());
+        cookie.extend_from_slice(&i.initiate_tag.to_be_bytes());
+        cookie.extend_from_slice(&i.initial_tsn.0.to_be_bytes());
+        cookie.extend_from_slice(&i.a_rwnd.to_be_bytes());
+        cookie.push(u8::from(i.zero_checksum && self.config.zero_checksum));
+        cookie.extend_from_slice(&now_ms.to_be_bytes());
+        let mac = self.cookie_key.sign(&[&cookie]);
+        cookie.extend_from_slice(&mac);
+        let ack = Chunk::InitAck(self.our_init(Some(cookie)));
+        // Only the peer's tag, never state: a flood of INITs costs nothing but answers.
+        let w = {
+            let mut w = PacketWriter::new(CommonHeader {
+                source_port: self.config.port,
+                destination_port: self.config.port,
+                verification_tag: i.initiate_tag,
+            });
+            w.push(&ack);
+            w
+        };
+        self.stats.packets_sent += 1;
+        self.out.push_back(w.finish(false));
+    }
+
+    /// Milliseconds since this association was made, as of the last call (cookie timestamps).
+    fn rng_free_ms(&self) -> u64 {
+        self.last_now_ms
+    }
+
+    fn on_init_ack(&mut self, now: Instant, i: Init) {
+        if self.state != State::CookieWait {
+            return;
+        }
+        let Some(cookie) = i.cookie.clone() else {
+            return;
+        };
+        self.peer_tag = i.initiate_tag;
+        self.zero_checksum = self.config.zero_checksum && i.zero_checksum;
+        self.setup_data(i.initial_tsn, i.a_rwnd);
+        self.cookie = Some(cookie.clone());
+        self.send_control(self.peer_tag, &[Chunk::CookieEcho(cookie)]);
+        self.state = State::CookieEchoed;
+        // T1-cookie starts afresh (the INIT backoff does not carry over), so
+        // the cookie is echoed well within its lifetime.
+        self.t1_count = 0;
+        self.t1_rto = self.config.rto_initial;
+        self.t1_at = Some(now + self.t1_rto);
+    }
+
+    fn setup_data(&mut self, peer_initial_tsn: Tsn, peer_rwnd: u32) {
+        self.tracker = Some(DataTracker::new(
+            peer_initial_tsn,
+            self.config.receive_window.max(1 << 16) / 64 + 65536,
+        ));
+        self.sender = Some(Sender::new(
+            self.my_initial_tsn,
+            self.config.mtu,
+            peer_rwnd as usize,
+            self.config.rto_initial,
+            self.config.rto_min,
+            self.config.rto_max,
+        ));
+    }
+
+    fn on_cookie_echo(&mut self, now: Instant, c: &[u8]) {
+        if c.len() != 29 + 32 {
+            self.stats.malformed += 1;
+            return;
+        }
+        let (body, mac) = c.split_at(29);
+        if !self.cookie_key.verify(&[body], mac) {
+            self.stats.malformed += 1;
+            return;
+        }
+        let be32 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
+        let ts = u64::from_be_bytes(body[21..29].try_into().unwrap_or([0; 8]));
+        let age = self.last_now_ms.saturating_sub(ts);
+        if age > COOKIE_LIFETIME_MS {
+            // RFC 9260 §5.1.5 step 3 and §3.3.10.3: report a Stale Cookie
+            // (cause 3, with the staleness in microseconds); the peer starts over.
+            let peer_tag = u32::from_be_bytes([body[8], body[9], body[10], body[11]]);
+            let stale_us = ((age - COOKIE_LIFETIME_MS) * 1000).min(u64::from(u32::MAX)) as u32;
+            let mut cause = vec![0, 3, 0, 8];
+            cause.extend_from_slice(&stale_us.to_be_bytes());
+            self.send_control(peer_tag, &[Chunk::Error(cause)]);
+            return;
+        }
+        if be32(0) != self.my_tag {
+            return;
+        }
+        if self.state == State::Established {
+            // A retransmitted COOKIE ECHO: our COOKIE ACK was lost.
+            self.send_control(self.peer_tag, &[Chunk::CookieAck]);
+            return;
+        }
+        self.peer_tag = be32(8);
+        self.zero_checksum = body[20] == 1;
+        self.setup_data(Tsn(be32(12)), be32(16));
+        self.state = State::Established;
+        self.t1_at = None;
+        self.send_control(self.peer_tag, &[Chunk::CookieAck]);
+        self.events.push_back(SctpEvent::Connected);
+        let _ = now;
+    }
+
+    fn on_data(&mut self, d: Data) {
+        let Some(tracker) = &mut self.tracker else {
+            return;
+        };
+        if d.immediate {
+            self.sack_now = true;
+        }
+        match tracker.receive(d.tsn) {
+            Arrival::Fresh => {
+                if tracker.has_gaps() {
+                    self.sack_now = true; // out of order: SACK at once (RFC 9260 §6.7)
+                }
+                if self.reassembly.buffered + d.payload.len()
+                    > self
+                        .config
+                        .max_message_size
+                        .max(self.config.receive_window as usize)
+                {
+                    return;
+                }
+                for m in self.reassembly.insert(d) {
+                    self.undelivered += m.data.len();
+                    self.events.push_back(SctpEvent::Message(m));
+                }
+            }
+            Arrival::Duplicate => {
+                self.stats.duplicates_received += 1;
+                self.sack_now = true;
+            }
+            Arrival::OutOfWindow => {}
+        }
+    }
+
+    fn on_forward_tsn(&mut self, cum: Tsn, streams: &[(u16, u16)]) {
+        let Some(tracker) = &mut self.tracker else {
+            return;
+        };
+        let before = tracker.cumulative();
+        tracker.forward_to(cum);
+        if tracker.cumulative() != before {
+            for m in self.reassembly.forward(tracker.cumulative(), streams) {
+                self.undelivered += m.data.len();
+                self.events.push_back(SctpEvent::Message(m));
+            }
+        }
+        self.sack_now = true;
+    }
+
+    fn on_sack(&mut self, now: Instant, s: &crate::chunk::Sack) {
+        let Some(sender) = &mut self.sender else {
+            return;
+        };
+        let o = sender.on_sack(s, now);
+        if o.advanced {
+            self.t3_count = 0;
+            self.t3_at = if sender.is_empty() {
+                None
+            } else {
+                Some(now + sender.rto)
+            };
+        }
+        if sender.is_empty() {
+            self.t3_at = None;
+        }
+        if self.state == State::ShutdownPending {
+            self.maybe_shutdown(now);
+        }
+    }
+
+    fn maybe_shutdown(&mut self, now: Instant) {
+        let done = self.send_queue.is_empty() && self.sender.as_ref().is_none_or(|s| s.is_empty());
+        if done {
+            let cum = self.tracker.as_ref().map_or(0, |t| t.cumulative().0);
+            self.send_control(self.peer_tag, &[Chunk::Shutdown(cum)]);
+            self.state = State::ShutdownSent;
+            self.shutdown_at = Some(now + self.t1_rto);
+        }
+    }
+
+    /// Runs timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        if self.t1_at.is_some_and(|t| now >= t) {
+            self.t1_count += 1;
+            if self.t1_count > self.config.max_init_retransmits {
+                self.abort_local("no answer to INIT / COOKIE ECHO");
+                return;
+            }
+            self.t1_rto = (self.t1_rto * 2).min(self.config.rto_max);
+            match self.state {
+                State::CookieWait => {
+                    if let Some(i) = self.init_chunk.clone() {
+                        self.send_control(0, &[i]);
+                    }
+                }
+                State::CookieEchoed => {
+                    if let Some(c) = self.cookie.clone() {
+                        self.send_control(self.peer_tag, &[Chunk::CookieEcho(c)]);
+                    }
+                }
+                _ => {}
+            }
+            self.t1_at = Some(now + self.t1_rto);
+        }
+        if self.t3_at.is_some_and(|t| now >= t) {
+            self.stats.t3_expiries += 1;
+            self.t3_count += 1;
+            if self.t3_count > self.config.max_retransmits {
+                self.abort_local("too many retransmissions");
+                return;
+            }
+            if let Some(s) = &mut self.sender {
+                s.on_t3_timeout();
+                self.t3_at = Some(now + s.rto);
+            }
+        }
+        if self.sack_due.is_some_and(|t| now >= t) {
+            self.sack_now = true;
+        }
+        if self.shutdown_at.is_some_and(|t| now >= t) {
+            match self.state {
+                State::ShutdownSent => {
+                    let cum = self.tracker.as_ref().map_or(0, |t| t.cumulative().0);
+                    self.send_control(self.peer_tag, &[Chunk::Shutdown(cum)]);
+                }
+                State::ShutdownAckSent => self.send_control(self.peer_tag, &[Chunk::ShutdownAck]),
+                _ => {}
+            }
+            self.shutdown_at = Some(now + self.t1_rto);
+        }
+        self.transmit(now);
+    }
+
+    fn abort_local(&mut self, why: &str) {
+        self.send_control(
+            self.peer_tag,
+            &[Chunk::Abort {
+                reflected: false,
+                causes: Vec::new(),
+            }],
+        );
+        self.state = State::Done;
+        self.clear_timers();
+        self.events.push_back(SctpEvent::Aborted(why.to_string()));
+    }
+
+    /// Builds packets: a SACK if due, retransmissions, then new data, up to
+    /// the congestion and receive windows, each packet filled to the MTU.
+    fn transmit(&mut self, now: Instant) {
+        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        if !matches!(
+            self.state,
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownAckSent
+        ) {
+            return;
+        }
+        let header = CommonHeader {
+            source_port: self.config.port,
+            destination_port: self.config.port,
+            verification_tag: self.peer_tag,
+        };
+        let data_overhead = 16; // DATA chunk header
+        loop {
+            let mut w = PacketWriter::new(header);
+            if self.sack_now {
+                let rwnd = self.a_rwnd();
+                if let Some(t) = &mut self.tracker {
+                    w.push(&Chunk::Sack(t.sack(rwnd)));
+                }
+                self.sack_now = false;
+                self.sack_due = None;
+                self.packets_since_sack = 0;
+            }
+            let Some(sender) = &mut self.sender else {
+                if !w.is_empty() {
+                    self.emit(w);
+                }
+                return;
+            };
+            let mut added = false;
+            // Retransmissions first (fast retransmit may exceed cwnd once, RFC 9260 §7.2.4).
+            while w.len() + data_overhead < self.config.mtu {
+                let room = self.config.mtu - w.len() - data_overhead;
+                let Some(d) = sender.next_retransmission(now, room, !added) else {
+                    break;
+                };
+                self.stats.retransmitted_chunks += 1;
+                w.push(&Chunk::Data(d));
+                added = true;
+            }
+            // New data.
+            if self.state == State::Established || self.state == State::ShutdownPending {
+                while w.len() + data_overhead + 1 < self.config.mtu && !self.send_queue.is_empty() {
+                    let room = self.config.mtu - w.len() - data_overhead;
+                    if !sender.can_send(room.min(self.send_queue.total.max(1))) {
+                        break;
+                    }
+                    let tsn = sender.next_tsn;
+                    let Some(d) = self.send_queue.next_chunk(tsn, room & !3) else {
+                        break;
+                    };
+                    sender.next_tsn = tsn.next();
+                    w.push(&Chunk::Data(d.clone()));
+                    sender.sent(d, now);
+                    added = true;
+                }
+            }
+            if added && self.t3_at.is_none() {
+                self.t3_at = Some(now + sender.rto);
+            }
+            if w.is_empty() {
+                return;
+            }
+            self.emit(w);
+            if !added {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Transmit side: the send queue (messages cut into DATA chunks at send
+//! time), outstanding data awaiting acknowledgement, RTO (RFC 9260 §6.3) and
+//! congestion control (§7.2: slow start, congestion avoidance, fast
+//! retransmit and recovery).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::chunk::{Data, Sack};
+use crate::tsn::Tsn;
+
+/// A message waiting to be sent.
+#[derive(Debug)]
+struct Pending {
+    stream: u16,
+    ppid: u32,
+    unordered: bool,
+    ssn: u16,
+    data: Vec<u8>,
+    offset: usize,
+}
+
+/// Messages not yet cut into chunks.
+#[derive(Debug, Default)]
+pub struct SendQueue {
+    queue: VecDeque<Pending>,
+    next_ssn: HashMap<u16, u16>,
+    /// Bytes not yet sent, per stream.
+    pub buffered: HashMap<u16, usize>,
+    /// Bytes not yet sent, in all.
+    pub total: usize,
+}
+
+impl SendQueue {
+    /// Queues a message (non-empty).
+    pub fn push(&mut self, stream: u16, ppid: u32, unordered: bool, data: Vec<u8>) {
+        let ssn = if unordered {
+            0
+        } else {
+            let n = self.next_ssn.entry(stream).or_insert(0);
+            let s = *n;
+            *n = n.wrapping_add(1);
+            s
+        };
+        *self.buffered.entry(stream).or_insert(0) += data.len();
+        self.total += data.len();
+        self.queue.push_back(Pending {
+            stream,
+            ppid,
+            unordered,
+            ssn,
+            data,
+            offset: 0,
+        });
+    }
+
+    /// Whether anything waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Cuts the next chunk of at most `max_payload` bytes, assigning `tsn`.
+    pub fn next_chunk(&mut self, tsn: Tsn, max_payload: usize) -> Option<Data> {
+        let p = self.queue.front_mut()?;
+        let n = (p.data.len() - p.offset).min(max_payload.max(1));
+        let begin = p.offset == 0;
+        let payload = p.data[p.offset..p.offset + n].to_vec();
+        p.offset += n;
+        let end = p.offset == p.data.len();
+        let d = Data {
+            tsn,
+            stream: p.stream,
+            ssn: p.ssn,
+            ppid: p.ppid,
+            unordered: p.unordered,
+            begin,
+            end,
+            immediate: false,
+            payload,
+        };
+        if let Some(b) = self.buffered.get_mut(&p.stream) {
+            *b -= n;
+        }
+        self.total -= n;
+        if end {
+            self.queue.pop_front();
+        }
+        Some(d)
+    }
+}
+
+/// A chunk in flight.
+#[derive(Debug)]
+pub struct Outstanding {
+    /// The chunk.
+    pub data: Data,
+    /// When last sent.
+    pub sent_at: Instant,
+    /// Times sent.
+    pub transmissions: u32,
+    /// Reported by a gap ack block.
+    pub gap_acked: bool,
+    /// Miss indications (RFC 9260 §7.2.4).
+    pub misses: u32,
+    /// Marked for retransmission.
+    pub retransmit: bool,
+}
+
+/// Congestion and retransmission state.
+#[derive(Debug)]
+pub struct Sender {
+    /// In flight, by TSN.
+    pub outstanding: BTreeMap<Tsn, Outstanding>,
+    /// Bytes in flight (not gap-acked, not marked for retransmission).
+    pub flight_bytes: usize,
+    /// Congestion window.
+    pub cwnd: usize,
+    /// Slow-start threshold.
+    pub ssthresh: usize,
+    partial_bytes_acked: usize,
+    /// The peer's receive window from its last SACK, less what we sent since.
+    pub peer_rwnd: usize,
+    /// Fast recovery until the cumulative ack passes this.
+    fast_recovery_exit: Option<Tsn>,
+    /// Next TSN to assign.
+    pub next_tsn: Tsn,
+    /// Last cumulative TSN acknowledged.
+    pub cumulative_acked: Tsn,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    /// Current RTO.
+    pub rto: Duration,
+    rto_min: Duration,
+    rto_max: Duration,
+    mtu: usize,
+}
+
+/// What a SACK did.
+#[derive(Debug, Default)]
+pub struct SackOutcome {
+    /// Bytes newly acknowledged.
+    pub acked_bytes: usize,
+    /// Whether the cumulative point advanced.
+    pub advanced: bool,
+}
+
+impl Sender {
+    /// A sender whose first TSN is `initial`.
+    pub fn new(
+        initial: Tsn,
+        mtu: usize,
+        peer_rwnd: usize,
+        rto_initial: Duration,
+        rto_min: Duration,
+        rto_max: Duration,
+    ) -> Self {
+        Sender {
+            outstanding: BTreeMap::new(),
+            flight_bytes: 0,
+            // RFC 9260 §7.2.1: min(4·MTU, max(2·MTU, 4380)).
+            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
+            ssthresh: peer_rwnd.max(4 * mtu),
+            partial_bytes_acked: 0,
+            peer_rwnd,
+            fast_recovery_exit: None,
+            next_tsn: initial,
+            cumulative_acked: Tsn(initial.0.wrapping_sub(1)),
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto: rto_initial,
+            rto_min,
+            rto_max,
+            mtu,
+        }
+    }
+
+    /// Room in the congestion and receive windows for new data.
+    pub fn can_send(&self, len: usize) -> bool {
+        let cwnd_ok = self.flight_bytes < self.cwnd;
+        // A closed window still lets one chunk through when nothing is in
+        // flight: the zero-window probe (RFC 9260 §6.1 rule A).
+        let rwnd_ok = len <= self.peer_rwnd || self.flight_bytes == 0;
+        cwnd_ok && rwnd_ok
+    }
+
+    /// Records a first transmission.
+    pub fn sent(&mut self, d: Data, now: Instant) {
+        if d.tsn >= self.next_tsn {
+            self.next_tsn = d.tsn.next();
+        }
+        let len = d.payload.len();
+        self.flight_bytes += len;
+        self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
+        self.outstanding.insert(
+            d.tsn,
+            Outstanding {
+                data: d,
+                sent_at: now,
+                transmissions: 1,
+                gap_acked: false,
+                misses: 0,
+                retransmit: false,
+            },
+        );
+    }
+
+    fn rtt_sample(&mut self, r: Duration) {
+        // RFC 9260 §6.3.1 (RTO.Alpha = 1/8, RTO.Beta = 1/4).
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(s) => {
+                let diff = s.abs_diff(r);
+                self.rttvar = self.rttvar * 3 / 4 + diff / 4;
+                self.srtt = Some(s * 7 / 8 + r / 8);
+            }
+        }
+        let s = self.srtt.unwrap_or(r);
+        self.rto =
+            (s + (self.rttvar * 4).max(Duration::from_millis(1))).clamp(self.rto_min, self.rto_max);
+    }
+
+    /// Smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// Processes a SACK (RFC 9260 §6.2.1, §7.2).
+    pub fn on_sack(&mut self, s: &Sack, now: Instant) -> SackOutcome {
+        let mut out = SackOutcome::default();
+        let cum = Tsn(s.cumulative_tsn);
+        if cum < self.cumulative_acked {
+            return out; // an old SACK, out of order
+        }
+        if cum >= self.next_tsn {
+            return out; // acks what we never sent: ignore rather than corrupt state
+        }
+        // Cumulatively acknowledged chunks.
+        let mut rtt: Option<Duration> = None;
+        while let Some((&tsn, _)) = self.outstanding.first_key_value() {
+            if tsn > cum {
+                break;
+            }
+            if let Some(o) = self.outstanding.remove(&tsn) {
+                let len = o.data.payload.len();
+                if !o.gap_acked && !o.retransmit {
+                    self.flight_bytes -= len;
+                }
+                if !o.gap_acked {
+                    out.acked_bytes += len;
+                }
+                if o.transmissions == 1 {
+                    // Karn: only unambiguous samples.
+                    rtt = Some(now.saturating_duration_since(o.sent_at));
+                }
+            }
+        }
+        if cum > self.cumulative_acked {
+            out.advanced = true;
+            self.cumulative_acked = cum;
+        }
+        // Gap-acked chunks, and miss indications for the holes below the highest gap.
+        let mut highest_gap: Option<Tsn> = None;
+        for &(a, b) in &s.gaps {
+            if a == 0 || b < a {
+                continue;
+            }
+            for off in a..=b {
+                let t = cum.plus(u32::from(off));
+                if let Some(o) = self.outstanding.get_mut(&t) {
+                    if !o.gap_acked {
+                        o.gap_acked = true;
+                        let len = o.data.payload.len();
+                        if !o.retransmit {
+                            self.flight_bytes -= len;
+                        }
+                        o.retransmit = false;
+                        out.acked_bytes += len;
+                    }
+                }
+                highest_gap = Some(highest_gap.map_or(t, |h| h.max(t)));
+            }
+        }
+        if let Some(r) = rtt {
+            self.rtt_sample(r);
+        }
+        let mut fast_retransmit = false;
+        if let Some(h) = highest_gap {
+            for (t, o) in self.outstanding.range_mut(..h) {
+                let _ = t;
+                if !o.gap_acked && !o.retransmit {
+                    o.misses += 1;
+                    if o.misses == 3 {
+                        o.retransmit = true;
+                        self.flight_bytes -= o.data.payload.len();
+                        fast_retransmit = true;
+                    }
+                }
+            }
+        }
+        // Congestion control.
+        if let Some(exit) = self.fast_recovery_exit {
+            if cum >= exit {
+                self.fast_recovery_exit = None;
+            }
+        }
+        if fast_retransmit && self.fast_recovery_exit.is_none() {
+            self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+            self.cwnd = self.ssthresh;
+            self.partial_bytes_acked = 0;
+            self.fast_recovery_exit = Some(Tsn(self.next_tsn.0.wrapping_sub(1)));
+        // the highest outstanding
+        } else if out.advanced && self.fast_recovery_exit.is_none() {
+            if self.cwnd <= self.ssthresh {
+                // Slow start; the cwnd was in use if we had data in flight near it.
+                self.cwnd += out.acked_bytes.min(self.mtu);
+            } else {
+                self.partial_bytes_acked += out.acked_bytes;
+                if self.partial_bytes_acked >= self.cwnd {
+                    self.partial_bytes_acked -= self.cwnd;
+                    self.cwnd += self.mtu;
+                }
+            }
+        }
+        let in_flight: usize = self.flight_bytes;
+        self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(in_flight);
+        if self.outstanding.is_empty() {
+            self.partial_bytes_acked = 0;
+        }
+        out
+    }
+
+    /// T3-rtx expired (RFC 9260 §6.3.3, §7.2.3): back off, mark everything
+    /// outstanding for retransmission, collapse the window.
+    pub fn on_t3_timeout(&mut self) {
+        self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+        self.cwnd = self.mtu;
+        self.partial_bytes_acked = 0;
+        self.rto = (self.rto * 2).min(self.rto_max);
+        self.fast_recovery_exit = None;
+        for o in self.outstanding.values_mut() {
+            if !o.gap_acked && !o.retransmit {
+                o.retransmit = true;
+                self.flight_bytes -= o.data.payload.len();
+            }
+        }
+    }
+
+    /// The next chunk marked for retransmission, if the window allows; it is
+    /// counted in flight again.
+    pub fn next_retransmission(
+        &mut self,
+        now: Instant,
+        max_len: usize,
+        fast: bool,
+    ) -> Option<Data> {
+        if !fast && self.flight_bytes >= self.cwnd {
+            return None;
+        }
+        let (_, o) = self
+            .outstanding
+            .iter_mut()
+            .find(|(_, o)| o.retransmit && o.data.payload.len() <= max_len)?;
+        o.retransmit = false;
+        o.misses = 0;
+        o.transmissions += 1;
+        o.sent_at = now;
+        self.flight_bytes += o.data.payload.len();
+        Some(o.data.clone())
+    }
+
+    /// Whether any chunk waits for retransmission.
+    pub fn has_retransmissions(&self) -> bool {
+        self.outstanding.values().any(|o| o.retransmit)
+    }
+
+    /// Whether nothing is outstanding.
+    pub fn is_empty(&self) -> bool {
+        self.outstanding.is_empty()
+    }
+}
+
+#[cfg(test)]
+// Tests need an arbitrary origin for time.
+#[allow(clippy::disallowed_methods)]
+mod tests {
+    use super::*;
+
+    fn d(tsn: u32, len: usize) -> Data {
+        Data {
+            tsn: Tsn(tsn),
+            stream: 0,
+            ssn: 0,
+            ppid: 0,
+            unordered: false,
+            begin: true,
+            end: true,
+            immediate: false,
+            payload: vec![0; len],
+        }
+    }
+
+    #[test]
+    fn slow_start_then_fast_retransmit_after_three_misses() {
+        let now = Instant::now();
+        let mut s = Sender::new(
+            Tsn(1),
+            1200,
+            1 << 20,
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
+        let cwnd0 = s.cwnd;
+        for t in 1..=4 {
+            s.sent(d(t, 1000), now);
+        }
+        let o = s.on_sack(
+            &Sack {
+                cumulative_tsn: 1,
+                a_rwnd: 1 << 20,
+                ..Default::default()
+            },
+            now + Duration::from_millis(50),
+        );
+        assert!(o.advanced);
+        assert_eq!(s.cwnd, cwnd0 + 1000);
+        assert_eq!(s.srtt(), Some(Duration::from_millis(50)));
+        // TSN 2 lost: three SACKs with gaps above it.
+        for (i, hi) in [(0, 3u32), (1, 4), (2, 5)] {
+            if hi == 5 {
+                s.sent(d(5, 1000), now);
+            }
+            s.on_sack(
+                &Sack {
+                    cumulative_tsn: 1,
+                    a_rwnd: 1 << 20,
+                    gaps: vec![(2, (hi - 1) as u16)],
+                    duplicates: vec![],
+                },
+                now,
+            );
+            let _ = i;
+        }
+        assert!(s.has_retransmissions());
+        let r = s.next_retransmission(now, 1200, true).unwrap();
+        assert_eq!(r.tsn, Tsn(2));
+    }
+
+    #[test]
+    fn t3_timeout_collapses_the_window_and_backs_off() {
+        let now = Instant::now();
+        let mut s = Sender::new(
+            Tsn(1),
+            1200,
+            1 << 20,
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
+        s.sent(d(1, 500), now);
+        s.on_t3_timeout();
+        assert_eq!(s.cwnd, 1200);
+        assert_eq!(s.rto, Duration::from_secs(2));
+        assert_eq!(s.flight_bytes, 0);
+        assert_eq!(s.next_retransmission(now, 1200, false).unwrap().tsn, Tsn(1));
+    }
+
+    #[test]
+    fn a_sack_for_unsent_tsns_is_ignored() {
+        let now = Instant::now();
+        let mut s = Sender::new(
+            Tsn(1),
+            1200,
+            1 << 20,
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
+        s.sent(d(1, 500), now);
+        let o = s.on_sack(
+            &Sack {
+                cumulative_tsn: 1000,
+                a_rwnd: 1,
+                ..Default::default()
+            },
+            now,
+        );
+        assert!(!o.advanced);
+        assert_eq!(s.outstanding.len(), 1);
+    }
+}

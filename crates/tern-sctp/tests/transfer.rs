@@ -1,0 +1,326 @@
+//! Two associations in one thread with virtual time: handshake, transfers
+//! checked byte for byte, loss and reordering, shutdown, hostile input.
+#![allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+
+use std::time::{Duration, Instant};
+
+use tern_crypto::{Random, SeededRandom};
+use tern_sctp::{Association, SctpConfig, SctpEvent};
+
+struct Pair {
+    a: Association,
+    b: Association,
+    now: Instant,
+    rng: SeededRandom,
+    loss: f64,
+    reorder: f64,
+    delay: Duration,
+    in_flight: Vec<(Instant, bool, Vec<u8>)>, // (arrival, to_b, packet)
+    got_a: Vec<SctpEvent>,
+    got_b: Vec<SctpEvent>,
+}
+
+impl Pair {
+    fn new(seed: u64, loss: f64, reorder: f64, delay: Duration) -> Pair {
+        let now = Instant::now();
+        let mut a = Association::new(
+            SctpConfig::default(),
+            Box::new(SeededRandom::new(seed)),
+            now,
+        );
+        let b = Association::new(
+            SctpConfig::default(),
+            Box::new(SeededRandom::new(seed + 1)),
+            now,
+        );
+        a.connect(now);
+        Pair {
+            a,
+            b,
+            now,
+            rng: SeededRandom::new(seed + 2),
+            loss,
+            reorder,
+            delay,
+            in_flight: Vec::new(),
+            got_a: Vec::new(),
+            got_b: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        while let Some(p) = self.a.poll_transmit() {
+            self.launch(true, p);
+        }
+        while let Some(p) = self.b.poll_transmit() {
+            self.launch(false, p);
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.got_a.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.got_b.push(e);
+        }
+    }
+
+    fn launch(&mut self, to_b: bool, p: Vec<u8>) {
+        if self.rng.unit_f64() < self.loss {
+            return;
+        }
+        let mut at = self.now + self.delay;
+        if self.rng.unit_f64() < self.reorder {
+            at += self.delay;
+        }
+        self.in_flight.push((at, to_b, p));
+    }
+
+    /// Steps until `done` or `max` of virtual time.
+    fn run(&mut self, max: Duration, mut done: impl FnMut(&Pair) -> bool) -> bool {
+        let limit = self.now + max;
+        loop {
+            self.collect();
+            if done(self) {
+                return true;
+            }
+            let next_packet = self.in_flight.iter().map(|p| p.0).min();
+            let next = [next_packet, self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { return done(self) };
+            if next > limit {
+                return done(self);
+            }
+            self.now = self.now.max(next);
+            let now = self.now;
+            let (due, rest): (Vec<_>, Vec<_>) = self.in_flight.drain(..).partition(|p| p.0 <= now);
+            self.in_flight = rest;
+            for (_, to_b, p) in due {
+                if to_b {
+                    self.b.handle_receive(now, &p);
+                } else {
+                    self.a.handle_receive(now, &p);
+                }
+            }
+            if self.a.poll_timeout().is_some_and(|t| t <= now) {
+                self.a.handle_timeout(now);
+            }
+            if self.b.poll_timeout().is_some_and(|t| t <= now) {
+                self.b.handle_timeout(now);
+            }
+        }
+    }
+}
+
+fn messages(events: &[SctpEvent]) -> Vec<&tern_sctp::Message> {
+    events
+        .iter()
+        .filter_map(|e| {
+            if let SctpEvent::Message(m) = e {
+                Some(m)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn transfer(
+    seed: u64,
+    loss: f64,
+    reorder: f64,
+    delay: Duration,
+    total: usize,
+    msg: usize,
+) -> Duration {
+    let mut p = Pair::new(seed, loss, reorder, delay);
+    assert!(
+        p.run(Duration::from_secs(60), |p| p.a.is_established()
+            && p.b.is_established()),
+        "no handshake (seed {seed})"
+    );
+    let mut rng = SeededRandom::new(seed * 7);
+    let mut sent = Vec::new();
+    let mut queued = 0;
+    let t0 = p.now;
+    let mut offset = 0;
+    while offset < total {
+        // Keep a bounded amount buffered, as an application honouring bufferedAmount would.
+        while offset < total && p.a.buffered_amount(1) < 4 * 1024 * 1024 {
+            let n = msg.min(total - offset);
+            let mut m = vec![0u8; n];
+            rng.fill(&mut m);
+            p.a.send(p.now, 1, 53, &m, false).unwrap();
+            sent.push(m);
+            offset += n;
+            queued += 1;
+        }
+        let want = queued;
+        p.run(Duration::from_secs(600), |p| {
+            messages(&p.got_b).len() == want || p.a.buffered_amount(1) < 2 * 1024 * 1024
+        });
+    }
+    let n = sent.len();
+    assert!(
+        p.run(Duration::from_secs(600), |p| messages(&p.got_b).len() == n),
+        "seed {seed}: delivered {} of {n}; {:?} {:?}",
+        messages(&p.got_b).len(),
+        p.a,
+        p.b
+    );
+    let got = messages(&p.got_b);
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert_eq!(&g.data, s, "message {i} differs (seed {seed})");
+        assert_eq!((g.stream, g.ppid), (1, 53));
+    }
+    p.now - t0
+}
+
+#[test]
+fn handshake_then_1_mib_ordered_reliable_without_loss() {
+    let took = transfer(1, 0.0, 0.0, Duration::from_millis(5), 1 << 20, 64 * 1024);
+    println!("1 MiB, no loss, 10 ms RTT: {took:?} of virtual time");
+}
+
+#[test]
+fn one_mib_intact_under_loss_and_reordering() {
+    for (seed, loss) in [(2, 0.01), (3, 0.05), (4, 0.2)] {
+        let took = transfer(
+            seed,
+            loss,
+            0.05,
+            Duration::from_millis(5),
+            1 << 20,
+            64 * 1024,
+        );
+        println!(
+            "1 MiB, {:.0}% loss, 5% reordering, 10 ms RTT: {took:?}",
+            loss * 100.0
+        );
+    }
+}
+
+#[test]
+fn small_messages_and_unordered_delivery() {
+    let mut p = Pair::new(5, 0.0, 0.3, Duration::from_millis(5));
+    assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
+        && p.b.is_established()));
+    for i in 0..1000u32 {
+        p.a.send(
+            p.now,
+            (i % 3) as u16,
+            51,
+            format!("msg {i}").as_bytes(),
+            i % 2 == 0,
+        )
+        .unwrap();
+    }
+    assert!(p.run(Duration::from_secs(30), |p| messages(&p.got_b).len()
+        == 1000));
+    // Ordered messages of each stream arrive in order.
+    for stream in 0..3u16 {
+        let ordered: Vec<u32> = messages(&p.got_b)
+            .iter()
+            .filter(|m| m.stream == stream && !m.unordered)
+            .map(|m| String::from_utf8_lossy(&m.data)[4..].parse().unwrap())
+            .collect();
+        assert!(
+            ordered.windows(2).all(|w| w[0] < w[1]),
+            "stream {stream} out of order"
+        );
+    }
+}
+
+#[test]
+fn graceful_shutdown_after_data() {
+    let mut p = Pair::new(6, 0.0, 0.0, Duration::from_millis(5));
+    assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
+        && p.b.is_established()));
+    p.a.send(p.now, 0, 51, b"last words", false).unwrap();
+    let now = p.now;
+    p.a.close(now);
+    assert!(p.run(Duration::from_secs(10), |p| p
+        .got_a
+        .contains(&SctpEvent::Closed)
+        && p.got_b.contains(&SctpEvent::Closed)));
+    assert_eq!(messages(&p.got_b)[0].data, b"last words");
+}
+
+#[test]
+fn handshake_survives_heavy_loss() {
+    for seed in 10..20 {
+        let mut p = Pair::new(seed, 0.3, 0.1, Duration::from_millis(20));
+        let t0 = p.now;
+        // RFC 9260's T1 doubles from 1 s: an unlucky run needs a few minutes.
+        assert!(
+            p.run(Duration::from_secs(600), |p| p.a.is_established()
+                && p.b.is_established()),
+            "seed {seed}: {:?} {:?}",
+            p.a,
+            p.b
+        );
+        println!("seed {seed}: handshake at 30% loss took {:?}", p.now - t0);
+    }
+}
+
+#[test]
+fn garbage_and_wrong_tags_are_dropped() {
+    let mut p = Pair::new(7, 0.0, 0.0, Duration::from_millis(5));
+    assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
+        && p.b.is_established()));
+    let mut rng = SeededRandom::new(3);
+    let now = p.now;
+    for len in 0..500 {
+        let mut g = vec![0u8; len];
+        rng.fill(&mut g);
+        p.b.handle_receive(now, &g);
+    }
+    // A valid packet with a wrong verification tag.
+    let mut w = tern_sctp::chunk::PacketWriter::new(tern_sctp::chunk::CommonHeader {
+        source_port: 5000,
+        destination_port: 5000,
+        verification_tag: 12345,
+    });
+    w.push(&tern_sctp::chunk::Chunk::Abort {
+        reflected: false,
+        causes: vec![],
+    });
+    p.b.handle_receive(now, &w.finish(false));
+    assert!(p.b.stats().malformed > 400);
+    assert_eq!(p.b.stats().bad_tag, 1);
+    assert!(
+        p.b.is_established(),
+        "an ABORT with the wrong tag does nothing"
+    );
+    p.a.send(p.now, 0, 51, b"still fine", false).unwrap();
+    assert!(p.run(Duration::from_secs(5), |p| messages(&p.got_b).len() == 1));
+}
+
+#[test]
+fn a_stale_cookie_restarts_the_handshake() {
+    let now = Instant::now();
+    let mut a = Association::new(SctpConfig::default(), Box::new(SeededRandom::new(1)), now);
+    let mut b = Association::new(SctpConfig::default(), Box::new(SeededRandom::new(2)), now);
+    a.connect(now);
+    let init = a.poll_transmit().unwrap();
+    b.handle_receive(now, &init);
+    let init_ack = b.poll_transmit().unwrap();
+    a.handle_receive(now, &init_ack);
+    let cookie_echo = a.poll_transmit().unwrap();
+    // The echo arrives 61 s later: the cookie has expired.
+    let later = now + Duration::from_secs(61);
+    b.handle_receive(later, &cookie_echo);
+    assert!(!b.is_established());
+    let error = b.poll_transmit().expect("an ERROR with Stale Cookie");
+    a.handle_receive(later, &error);
+    let again = a.poll_transmit().expect("a fresh INIT");
+    // From here the handshake completes normally.
+    b.handle_receive(later, &again);
+    let ack = b.poll_transmit().unwrap();
+    a.handle_receive(later, &ack);
+    let echo = a.poll_transmit().unwrap();
+    b.handle_receive(later, &echo);
+    let cookie_ack = b.poll_transmit().unwrap();
+    a.handle_receive(later, &cookie_ack);
+    assert!(a.is_established() && b.is_established());
+}
