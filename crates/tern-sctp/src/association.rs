@@ -242,16 +242,10 @@ impl Association {
     /// Bytes queued or in flight on `stream` (the data channel's bufferedAmount).
     pub fn buffered_amount(&self, stream: u16) -> usize {
         let queued = self.send_queue.buffered.get(&stream).copied().unwrap_or(0);
-        let inflight: usize = self
+        let inflight = self
             .sender
             .as_ref()
-            .map(|s| {
-                s.outstanding
-                    .values()
-                    .filter(|o| o.data.stream == stream && !o.gap_acked)
-                    .map(|o| o.data.payload.len())
-                    .sum()
-            })
+            .and_then(|s| s.inflight_by_stream.get(&stream).copied())
             .unwrap_or(0);
         queued + inflight
     }
@@ -795,7 +789,7 @@ impl Association {
                     break;
                 };
                 self.stats.retransmitted_chunks += 1;
-                w.push(&Chunk::Data(d));
+                w.push_data(&d);
                 added = true;
             }
             // New data.
@@ -810,7 +804,7 @@ impl Association {
                         break;
                     };
                     sender.next_tsn = tsn.next();
-                    w.push(&Chunk::Data(d.clone()));
+                    w.push_data(&d);
                     sender.sent(d, now);
                     added = true;
                 }

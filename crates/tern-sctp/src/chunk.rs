@@ -397,22 +397,24 @@ pub fn chunk_len(c: &Chunk) -> usize {
     v.len()
 }
 
+fn encode_data(out: &mut Vec<u8>, d: &Data) {
+    let flags = (u8::from(d.immediate) << 3)
+        | (u8::from(d.unordered) << 2)
+        | (u8::from(d.begin) << 1)
+        | u8::from(d.end);
+    put_chunk_header(out, chunk_type::DATA, flags, 12 + d.payload.len());
+    out.extend_from_slice(&d.tsn.0.to_be_bytes());
+    out.extend_from_slice(&d.stream.to_be_bytes());
+    out.extend_from_slice(&d.ssn.to_be_bytes());
+    out.extend_from_slice(&d.ppid.to_be_bytes());
+    out.extend_from_slice(&d.payload);
+}
+
 /// Appends one chunk with padding.
 pub fn encode_chunk(out: &mut Vec<u8>, c: &Chunk) {
     use chunk_type as ct;
     match c {
-        Chunk::Data(d) => {
-            let flags = (u8::from(d.immediate) << 3)
-                | (u8::from(d.unordered) << 2)
-                | (u8::from(d.begin) << 1)
-                | u8::from(d.end);
-            put_chunk_header(out, ct::DATA, flags, 12 + d.payload.len());
-            out.extend_from_slice(&d.tsn.0.to_be_bytes());
-            out.extend_from_slice(&d.stream.to_be_bytes());
-            out.extend_from_slice(&d.ssn.to_be_bytes());
-            out.extend_from_slice(&d.ppid.to_be_bytes());
-            out.extend_from_slice(&d.payload);
-        }
+        Chunk::Data(d) => encode_data(out, d),
         Chunk::Init(i) | Chunk::InitAck(i) => {
             let mut v = Vec::new();
             v.extend_from_slice(&i.initiate_tag.to_be_bytes());
@@ -532,6 +534,12 @@ impl PacketWriter {
     /// Appends a chunk.
     pub fn push(&mut self, c: &Chunk) {
         encode_chunk(&mut self.buf, c);
+    }
+
+    /// Appends a DATA chunk without wrapping it in a [`Chunk`].
+    pub fn push_data(&mut self, d: &Data) {
+        encode_data(&mut self.buf, d);
+        pad(&mut self.buf);
     }
     /// The finished packet; the checksum is left zero when `zero_checksum` (RFC 9653).
     pub fn finish(mut self, zero_checksum: bool) -> Vec<u8> {

@@ -137,9 +137,17 @@ impl Reassembly {
     /// Adds a fresh fragment; returns the messages it completes, in delivery order.
     pub fn insert(&mut self, d: Data) -> Vec<Message> {
         let tsn = d.tsn;
+        // A message can only be complete once its last fragment is here and
+        // every TSN up to it too: skip the walk for a middle fragment whose
+        // successor has not arrived (the common, in-order case), so
+        // reassembly stays linear in the message length.
+        let maybe_complete = d.end || self.fragments.contains_key(&tsn.next());
         self.buffered += d.payload.len();
         self.fragments.insert(tsn, d);
         let mut out = Vec::new();
+        if !maybe_complete {
+            return out;
+        }
         if let Some(m) = self.try_complete(tsn) {
             if m.unordered {
                 self.buffered -= m.data.len();

@@ -120,6 +120,10 @@ pub struct Sender {
     partial_bytes_acked: usize,
     /// The peer's receive window from its last SACK, less what we sent since.
     pub peer_rwnd: usize,
+    /// TSNs marked for retransmission, oldest first (no scan per packet).
+    to_retransmit: std::collections::BTreeSet<Tsn>,
+    /// Bytes outstanding (not gap-acked) per stream, for bufferedAmount.
+    pub inflight_by_stream: HashMap<u16, usize>,
     /// Fast recovery until the cumulative ack passes this.
     fast_recovery_exit: Option<Tsn>,
     /// Next TSN to assign.
@@ -161,6 +165,8 @@ impl Sender {
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
             ssthresh: peer_rwnd.max(4 * mtu),
             partial_bytes_acked: 0,
+            to_retransmit: std::collections::BTreeSet::new(),
+            inflight_by_stream: HashMap::new(),
             peer_rwnd,
             fast_recovery_exit: None,
             next_tsn: initial,
@@ -190,6 +196,7 @@ impl Sender {
         }
         let len = d.payload.len();
         self.flight_bytes += len;
+        *self.inflight_by_stream.entry(d.stream).or_insert(0) += len;
         self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
         self.outstanding.insert(
             d.tsn,
@@ -248,8 +255,12 @@ impl Sender {
                 if !o.gap_acked && !o.retransmit {
                     self.flight_bytes -= len;
                 }
+                if o.retransmit {
+                    self.to_retransmit.remove(&tsn);
+                }
                 if !o.gap_acked {
                     out.acked_bytes += len;
+                    self.stream_acked(o.data.stream, len);
                 }
                 if o.transmissions == 1 {
                     // Karn: only unambiguous samples.
@@ -273,11 +284,17 @@ impl Sender {
                     if !o.gap_acked {
                         o.gap_acked = true;
                         let len = o.data.payload.len();
-                        if !o.retransmit {
+                        let stream = o.data.stream;
+                        if o.retransmit {
+                            self.to_retransmit.remove(&t);
+                        } else {
                             self.flight_bytes -= len;
                         }
                         o.retransmit = false;
                         out.acked_bytes += len;
+                        if let Some(b) = self.inflight_by_stream.get_mut(&stream) {
+                            *b = b.saturating_sub(len);
+                        }
                     }
                 }
                 highest_gap = Some(highest_gap.map_or(t, |h| h.max(t)));
@@ -289,11 +306,11 @@ impl Sender {
         let mut fast_retransmit = false;
         if let Some(h) = highest_gap {
             for (t, o) in self.outstanding.range_mut(..h) {
-                let _ = t;
                 if !o.gap_acked && !o.retransmit {
                     o.misses += 1;
                     if o.misses == 3 {
                         o.retransmit = true;
+                        self.to_retransmit.insert(*t);
                         self.flight_bytes -= o.data.payload.len();
                         fast_retransmit = true;
                     }
@@ -340,9 +357,10 @@ impl Sender {
         self.partial_bytes_acked = 0;
         self.rto = (self.rto * 2).min(self.rto_max);
         self.fast_recovery_exit = None;
-        for o in self.outstanding.values_mut() {
+        for (t, o) in self.outstanding.iter_mut() {
             if !o.gap_acked && !o.retransmit {
                 o.retransmit = true;
+                self.to_retransmit.insert(*t);
                 self.flight_bytes -= o.data.payload.len();
             }
         }
@@ -359,10 +377,12 @@ impl Sender {
         if !fast && self.flight_bytes >= self.cwnd {
             return None;
         }
-        let (_, o) = self
-            .outstanding
-            .iter_mut()
-            .find(|(_, o)| o.retransmit && o.data.payload.len() <= max_len)?;
+        let &tsn = self.to_retransmit.first()?;
+        let o = self.outstanding.get_mut(&tsn)?;
+        if o.data.payload.len() > max_len {
+            return None; // it goes in the next packet
+        }
+        self.to_retransmit.remove(&tsn);
         o.retransmit = false;
         o.misses = 0;
         o.transmissions += 1;
@@ -373,7 +393,13 @@ impl Sender {
 
     /// Whether any chunk waits for retransmission.
     pub fn has_retransmissions(&self) -> bool {
-        self.outstanding.values().any(|o| o.retransmit)
+        !self.to_retransmit.is_empty()
+    }
+
+    fn stream_acked(&mut self, stream: u16, len: usize) {
+        if let Some(b) = self.inflight_by_stream.get_mut(&stream) {
+            *b = b.saturating_sub(len);
+        }
     }
 
     /// Whether nothing is outstanding.
