@@ -11,7 +11,7 @@ use tern_crypto::Random;
 use crate::chunk::{chunk_type, parse_packet, Chunk, CommonHeader, Data, Init, PacketWriter};
 use crate::rx::{Arrival, DataTracker, Message, Reassembly};
 use crate::tsn::Tsn;
-use crate::tx::{SendQueue, Sender};
+use crate::tx::{Reliability, SendQueue, Sender};
 
 /// Tunables.
 #[derive(Debug, Clone)]
@@ -69,6 +69,14 @@ pub enum SctpEvent {
     Connected,
     /// A complete message.
     Message(Message),
+    /// A partially reliable message was given up (RFC 3758): it may not
+    /// have arrived. `message` is the id [`Association::send`] returned.
+    Abandoned {
+        /// Stream.
+        stream: u16,
+        /// Message id.
+        message: u64,
+    },
     /// Closed by SHUTDOWN.
     Closed,
     /// Aborted (by the peer, or after too many retransmissions).
@@ -106,6 +114,17 @@ impl std::fmt::Display for SendError {
     }
 }
 impl std::error::Error for SendError {}
+
+/// How one message is delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Unordered delivery (U bit).
+    pub unordered: bool,
+    /// Give up after this many retransmissions (RFC 3758 "rtx" policy).
+    pub max_retransmits: Option<u32>,
+    /// Give up after this long (RFC 3758 "timed" policy).
+    pub lifetime: Option<Duration>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -167,6 +186,8 @@ pub struct Association {
     undelivered: usize,
     stats: SctpStats,
     last_now_ms: u64,
+    next_message_id: u64,
+    forward_tsn_due: bool,
 }
 
 impl std::fmt::Debug for Association {
@@ -174,6 +195,21 @@ impl std::fmt::Debug for Association {
         f.debug_struct("Association")
             .field("state", &self.state)
             .field("stats", &self.stats)
+            .field("queued", &self.send_queue.total)
+            .field(
+                "outstanding",
+                &self.sender.as_ref().map(|s| s.outstanding.len()),
+            )
+            .field(
+                "cum_acked",
+                &self.sender.as_ref().map(|s| s.cumulative_acked),
+            )
+            .field(
+                "forward_tsn",
+                &self.sender.as_ref().map(|s| s.forward_tsn().map(|f| f.0)),
+            )
+            .field("peer_cum", &self.tracker.as_ref().map(|t| t.cumulative()))
+            .field("t3_at", &self.t3_at.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +260,8 @@ impl Association {
             undelivered: 0,
             stats: SctpStats::default(),
             last_now_ms: 0,
+            next_message_id: 0,
+            forward_tsn_due: false,
         }
     }
 
@@ -249,6 +287,12 @@ impl Association {
             .unwrap_or(0);
         queued + inflight
     }
+    /// Whether anything sent or queued is still unacknowledged by the peer
+    /// (including abandoned data the peer has not yet been moved past).
+    pub fn has_unacknowledged(&self) -> bool {
+        !self.send_queue.is_empty() || self.sender.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
     /// Congestion window (for tests and stats).
     pub fn cwnd(&self) -> usize {
         self.sender.as_ref().map_or(0, |s| s.cwnd)
@@ -280,7 +324,7 @@ impl Association {
         }
     }
 
-    /// Queues a message on `stream` with `ppid`.
+    /// Queues a reliable message on `stream` with `ppid`; returns its id.
     pub fn send(
         &mut self,
         now: Instant,
@@ -288,7 +332,28 @@ impl Association {
         ppid: u32,
         data: &[u8],
         unordered: bool,
-    ) -> Result<(), SendError> {
+    ) -> Result<u64, SendError> {
+        self.send_with(
+            now,
+            stream,
+            ppid,
+            data,
+            SendOptions {
+                unordered,
+                ..SendOptions::default()
+            },
+        )
+    }
+
+    /// Queues a message with explicit delivery options; returns its id.
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        stream: u16,
+        ppid: u32,
+        data: &[u8],
+        opts: SendOptions,
+    ) -> Result<u64, SendError> {
         if self.state != State::Established {
             return Err(SendError::NotConnected);
         }
@@ -301,9 +366,16 @@ impl Association {
                 max: self.peer_max_message,
             });
         }
-        self.send_queue.push(stream, ppid, unordered, data.to_vec());
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        let rel = Reliability {
+            max_retransmits: opts.max_retransmits,
+            expires: opts.lifetime.map(|l| now + l),
+        };
+        self.send_queue
+            .push(stream, ppid, opts.unordered, data.to_vec(), id, rel);
         self.transmit(now);
-        Ok(())
+        Ok(id)
     }
 
     /// Starts a graceful shutdown once everything sent is acknowledged.
@@ -652,6 +724,9 @@ impl Association {
             return;
         };
         let o = sender.on_sack(s, now);
+        if sender.forward_tsn().is_some() {
+            self.forward_tsn_due = true; // the peer has not caught up with what we abandoned
+        }
         if o.advanced {
             self.t3_count = 0;
             self.t3_at = if sender.is_empty() {
@@ -713,6 +788,9 @@ impl Association {
             if let Some(s) = &mut self.sender {
                 s.on_t3_timeout();
                 self.t3_at = Some(now + s.rto);
+                if s.forward_tsn().is_some() {
+                    self.forward_tsn_due = true;
+                }
             }
         }
         if self.sack_due.is_some_and(|t| now >= t) {
@@ -792,6 +870,28 @@ impl Association {
                 w.push_data(&d);
                 added = true;
             }
+            // Abandoned messages: drop their unsent rest, tell the user, and
+            // move the peer past them with FORWARD TSN (RFC 3758 §3.5).
+            let mut gone: Vec<(u64, u16)> = sender.abandoned_messages.drain(..).collect();
+            gone.append(&mut self.send_queue.expired);
+            for (id, stream) in gone {
+                self.send_queue.drop_message(id);
+                self.events.push_back(SctpEvent::Abandoned {
+                    stream,
+                    message: id,
+                });
+                self.forward_tsn_due = true;
+            }
+            if self.forward_tsn_due {
+                if let Some((cum, streams)) = sender.forward_tsn() {
+                    w.push(&Chunk::ForwardTsn {
+                        new_cumulative_tsn: cum.0,
+                        streams,
+                    });
+                    added = true;
+                }
+                self.forward_tsn_due = false;
+            }
             // New data.
             if self.state == State::Established || self.state == State::ShutdownPending {
                 while w.len() + data_overhead + 1 < self.config.mtu && !self.send_queue.is_empty() {
@@ -800,12 +900,12 @@ impl Association {
                         break;
                     }
                     let tsn = sender.next_tsn;
-                    let Some(d) = self.send_queue.next_chunk(tsn, room & !3) else {
+                    let Some((d, id, rel)) = self.send_queue.next_chunk(tsn, room & !3, now) else {
                         break;
                     };
                     sender.next_tsn = tsn.next();
                     w.push_data(&d);
-                    sender.sent(d, now);
+                    sender.sent(d, now, id, rel);
                     added = true;
                 }
             }

@@ -14,6 +14,6 @@ pub mod rx;
 pub mod tsn;
 pub mod tx;
 
-pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendError};
+pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendError, SendOptions};
 pub use rx::Message;
 pub use tsn::Tsn;

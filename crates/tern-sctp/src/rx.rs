@@ -183,10 +183,26 @@ impl Reassembly {
         }
         let mut out = Vec::new();
         for &(stream, ssn) in streams {
-            let next = self.next_ssn.entry(stream).or_insert(0);
-            if (ssn.wrapping_sub(*next) as i16) >= 0 {
-                *next = ssn.wrapping_add(1);
+            // Deliver, in order, what is held up to the skipped SSN (RFC 3758
+            // §3.6: complete messages are not thrown away), then skip past it.
+            let next = *self.next_ssn.entry(stream).or_insert(0);
+            if (ssn.wrapping_sub(next) as i16) < 0 {
+                continue;
             }
+            if let Some(ready) = self.ordered_ready.get_mut(&stream) {
+                let mut s = next;
+                loop {
+                    if let Some(m) = ready.remove(&s) {
+                        self.buffered -= m.data.len();
+                        out.push(m);
+                    }
+                    if s == ssn {
+                        break;
+                    }
+                    s = s.wrapping_add(1);
+                }
+            }
+            self.next_ssn.insert(stream, ssn.wrapping_add(1));
             self.release(stream, &mut out);
         }
         out

@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 use crate::chunk::{Data, Sack};
 use crate::tsn::Tsn;
 
+/// Partial reliability of one message (RFC 3758): give up after this many
+/// retransmissions, or once this instant has passed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reliability {
+    /// Retransmissions allowed (0: sent once).
+    pub max_retransmits: Option<u32>,
+    /// Abandon at this time.
+    pub expires: Option<Instant>,
+}
+
 /// A message waiting to be sent.
 #[derive(Debug)]
 struct Pending {
@@ -18,6 +28,8 @@ struct Pending {
     ssn: u16,
     data: Vec<u8>,
     offset: usize,
+    id: u64,
+    rel: Reliability,
 }
 
 /// Messages not yet cut into chunks.
@@ -29,11 +41,21 @@ pub struct SendQueue {
     pub buffered: HashMap<u16, usize>,
     /// Bytes not yet sent, in all.
     pub total: usize,
+    /// Messages that expired before being sent: (id, stream).
+    pub expired: Vec<(u64, u16)>,
 }
 
 impl SendQueue {
     /// Queues a message (non-empty).
-    pub fn push(&mut self, stream: u16, ppid: u32, unordered: bool, data: Vec<u8>) {
+    pub fn push(
+        &mut self,
+        stream: u16,
+        ppid: u32,
+        unordered: bool,
+        data: Vec<u8>,
+        id: u64,
+        rel: Reliability,
+    ) {
         let ssn = if unordered {
             0
         } else {
@@ -51,6 +73,8 @@ impl SendQueue {
             ssn,
             data,
             offset: 0,
+            id,
+            rel,
         });
     }
 
@@ -60,8 +84,28 @@ impl SendQueue {
     }
 
     /// Cuts the next chunk of at most `max_payload` bytes, assigning `tsn`.
-    pub fn next_chunk(&mut self, tsn: Tsn, max_payload: usize) -> Option<Data> {
+    pub fn next_chunk(
+        &mut self,
+        tsn: Tsn,
+        max_payload: usize,
+        now: Instant,
+    ) -> Option<(Data, u64, Reliability)> {
+        // Messages whose lifetime ran out before their first byte went out
+        // are dropped here, no TSN spent (RFC 3758 §3.3 A1).
+        while let Some(p) = self.queue.front() {
+            if p.offset == 0 && p.rel.expires.is_some_and(|e| now >= e) {
+                let p = self.queue.pop_front()?;
+                if let Some(b) = self.buffered.get_mut(&p.stream) {
+                    *b -= p.data.len();
+                }
+                self.total -= p.data.len();
+                self.expired.push((p.id, p.stream));
+            } else {
+                break;
+            }
+        }
         let p = self.queue.front_mut()?;
+        let (id, rel) = (p.id, p.rel);
         let n = (p.data.len() - p.offset).min(max_payload.max(1));
         let begin = p.offset == 0;
         let payload = p.data[p.offset..p.offset + n].to_vec();
@@ -85,7 +129,20 @@ impl SendQueue {
         if end {
             self.queue.pop_front();
         }
-        Some(d)
+        Some((d, id, rel))
+    }
+
+    /// Drops what is left unsent of message `id` (it was abandoned).
+    pub fn drop_message(&mut self, id: u64) {
+        if let Some(pos) = self.queue.iter().position(|p| p.id == id) {
+            if let Some(p) = self.queue.remove(pos) {
+                let left = p.data.len() - p.offset;
+                if let Some(b) = self.buffered.get_mut(&p.stream) {
+                    *b -= left;
+                }
+                self.total -= left;
+            }
+        }
     }
 }
 
@@ -104,6 +161,10 @@ pub struct Outstanding {
     pub misses: u32,
     /// Marked for retransmission.
     pub retransmit: bool,
+    /// The message it belongs to.
+    pub message: u64,
+    /// The message's partial reliability.
+    pub rel: Reliability,
 }
 
 /// Congestion and retransmission state.
@@ -124,6 +185,11 @@ pub struct Sender {
     to_retransmit: std::collections::BTreeSet<Tsn>,
     /// Bytes outstanding (not gap-acked) per stream, for bufferedAmount.
     pub inflight_by_stream: HashMap<u16, usize>,
+    /// Abandoned TSNs not yet covered by the peer's cumulative ack:
+    /// (stream, ssn, unordered), for FORWARD TSN (RFC 3758 §3.5).
+    abandoned: BTreeMap<Tsn, (u16, u16, bool)>,
+    /// Messages abandoned since last asked: (id, stream).
+    pub abandoned_messages: Vec<(u64, u16)>,
     /// Fast recovery until the cumulative ack passes this.
     fast_recovery_exit: Option<Tsn>,
     /// Next TSN to assign.
@@ -132,8 +198,10 @@ pub struct Sender {
     pub cumulative_acked: Tsn,
     srtt: Option<Duration>,
     rttvar: Duration,
-    /// Current RTO.
+    /// Current RTO (backed off after T3 expiries).
     pub rto: Duration,
+    /// The RTO as measured (SRTT + 4·RTTVAR), before any back-off.
+    rto_measured: Duration,
     rto_min: Duration,
     rto_max: Duration,
     mtu: usize,
@@ -166,6 +234,8 @@ impl Sender {
             ssthresh: peer_rwnd.max(4 * mtu),
             partial_bytes_acked: 0,
             to_retransmit: std::collections::BTreeSet::new(),
+            abandoned: BTreeMap::new(),
+            abandoned_messages: Vec::new(),
             inflight_by_stream: HashMap::new(),
             peer_rwnd,
             fast_recovery_exit: None,
@@ -174,6 +244,7 @@ impl Sender {
             srtt: None,
             rttvar: Duration::ZERO,
             rto: rto_initial,
+            rto_measured: rto_initial,
             rto_min,
             rto_max,
             mtu,
@@ -190,7 +261,7 @@ impl Sender {
     }
 
     /// Records a first transmission.
-    pub fn sent(&mut self, d: Data, now: Instant) {
+    pub fn sent(&mut self, d: Data, now: Instant, message: u64, rel: Reliability) {
         if d.tsn >= self.next_tsn {
             self.next_tsn = d.tsn.next();
         }
@@ -207,6 +278,8 @@ impl Sender {
                 gap_acked: false,
                 misses: 0,
                 retransmit: false,
+                message,
+                rel,
             },
         );
     }
@@ -227,6 +300,7 @@ impl Sender {
         let s = self.srtt.unwrap_or(r);
         self.rto =
             (s + (self.rttvar * 4).max(Duration::from_millis(1))).clamp(self.rto_min, self.rto_max);
+        self.rto_measured = self.rto;
     }
 
     /// Smoothed RTT, once measured.
@@ -272,6 +346,7 @@ impl Sender {
             out.advanced = true;
             self.cumulative_acked = cum;
         }
+        self.abandoned = self.abandoned.split_off(&cum.next());
         // Gap-acked chunks, and miss indications for the holes below the highest gap.
         let mut highest_gap: Option<Tsn> = None;
         for &(a, b) in &s.gaps {
@@ -283,6 +358,10 @@ impl Sender {
                 if let Some(o) = self.outstanding.get_mut(&t) {
                     if !o.gap_acked {
                         o.gap_acked = true;
+                        if o.transmissions == 1 {
+                            // Newly acknowledged and sent once: a valid RTT sample (Karn).
+                            rtt = Some(now.saturating_duration_since(o.sent_at));
+                        }
                         let len = o.data.payload.len();
                         let stream = o.data.stream;
                         if o.retransmit {
@@ -352,17 +431,26 @@ impl Sender {
     /// T3-rtx expired (RFC 9260 §6.3.3, §7.2.3): back off, mark everything
     /// outstanding for retransmission, collapse the window.
     pub fn on_t3_timeout(&mut self) {
-        self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
-        self.cwnd = self.mtu;
-        self.partial_bytes_acked = 0;
-        self.rto = (self.rto * 2).min(self.rto_max);
-        self.fast_recovery_exit = None;
+        let mut marked = false;
         for (t, o) in self.outstanding.iter_mut() {
             if !o.gap_acked && !o.retransmit {
                 o.retransmit = true;
                 self.to_retransmit.insert(*t);
                 self.flight_bytes -= o.data.payload.len();
+                marked = true;
             }
+        }
+        // Back off only when data was lost. When everything outstanding is
+        // gap-acked and only a FORWARD TSN is owed, doubling the RTO would
+        // just delay the peer's catching up (minutes, under loss).
+        if marked || !self.to_retransmit.is_empty() {
+            self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+            self.cwnd = self.mtu;
+            self.partial_bytes_acked = 0;
+            self.rto = (self.rto * 2).min(self.rto_max);
+            self.fast_recovery_exit = None;
+        } else {
+            self.rto = self.rto_measured;
         }
     }
 
@@ -377,7 +465,18 @@ impl Sender {
         if !fast && self.flight_bytes >= self.cwnd {
             return None;
         }
-        let &tsn = self.to_retransmit.first()?;
+        let tsn = loop {
+            let &tsn = self.to_retransmit.first()?;
+            let o = self.outstanding.get(&tsn)?;
+            // RFC 3758 §3.5 A3: a chunk past its message's limits is abandoned, not resent.
+            let give_up = o.rel.max_retransmits.is_some_and(|m| o.transmissions > m)
+                || o.rel.expires.is_some_and(|e| now >= e);
+            if !give_up {
+                break tsn;
+            }
+            let id = o.message;
+            self.abandon(id);
+        };
         let o = self.outstanding.get_mut(&tsn)?;
         if o.data.payload.len() > max_len {
             return None; // it goes in the next packet
@@ -396,6 +495,60 @@ impl Sender {
         !self.to_retransmit.is_empty()
     }
 
+    /// Abandons every outstanding chunk of message `id`.
+    pub fn abandon(&mut self, id: u64) {
+        let tsns: Vec<Tsn> = self
+            .outstanding
+            .iter()
+            .filter(|(_, o)| o.message == id)
+            .map(|(t, _)| *t)
+            .collect();
+        let mut stream = None;
+        for t in tsns {
+            let Some(o) = self.outstanding.remove(&t) else {
+                continue;
+            };
+            let len = o.data.payload.len();
+            if o.retransmit {
+                self.to_retransmit.remove(&t);
+            } else if !o.gap_acked {
+                self.flight_bytes -= len;
+            }
+            if !o.gap_acked {
+                self.stream_acked(o.data.stream, len);
+            }
+            stream = Some(o.data.stream);
+            self.abandoned
+                .insert(t, (o.data.stream, o.data.ssn, o.data.unordered));
+        }
+        if let Some(s) = stream {
+            self.abandoned_messages.push((id, s));
+        }
+    }
+
+    /// The FORWARD TSN to send, if abandoned chunks let the peer's ack point
+    /// advance: the new cumulative TSN and the ordered streams' last skipped SSNs.
+    pub fn forward_tsn(&self) -> Option<(Tsn, Vec<(u16, u16)>)> {
+        let mut p = self.cumulative_acked;
+        while self.abandoned.contains_key(&p.next()) {
+            p = p.next();
+        }
+        if p == self.cumulative_acked {
+            return None;
+        }
+        let mut streams: Vec<(u16, u16)> = Vec::new();
+        for (_, &(stream, ssn, unordered)) in self.abandoned.range(..=p) {
+            if unordered {
+                continue;
+            }
+            match streams.iter_mut().find(|(s, _)| *s == stream) {
+                Some(e) => e.1 = ssn,
+                None => streams.push((stream, ssn)),
+            }
+        }
+        Some((p, streams))
+    }
+
     fn stream_acked(&mut self, stream: u16, len: usize) {
         if let Some(b) = self.inflight_by_stream.get_mut(&stream) {
             *b = b.saturating_sub(len);
@@ -404,7 +557,7 @@ impl Sender {
 
     /// Whether nothing is outstanding.
     pub fn is_empty(&self) -> bool {
-        self.outstanding.is_empty()
+        self.outstanding.is_empty() && self.abandoned.is_empty()
     }
 }
 
@@ -441,7 +594,7 @@ mod tests {
         );
         let cwnd0 = s.cwnd;
         for t in 1..=4 {
-            s.sent(d(t, 1000), now);
+            s.sent(d(t, 1000), now, 0, Reliability::default());
         }
         let o = s.on_sack(
             &Sack {
@@ -457,7 +610,7 @@ mod tests {
         // TSN 2 lost: three SACKs with gaps above it.
         for (i, hi) in [(0, 3u32), (1, 4), (2, 5)] {
             if hi == 5 {
-                s.sent(d(5, 1000), now);
+                s.sent(d(5, 1000), now, 0, Reliability::default());
             }
             s.on_sack(
                 &Sack {
@@ -486,7 +639,7 @@ mod tests {
             Duration::from_millis(200),
             Duration::from_secs(60),
         );
-        s.sent(d(1, 500), now);
+        s.sent(d(1, 500), now, 0, Reliability::default());
         s.on_t3_timeout();
         assert_eq!(s.cwnd, 1200);
         assert_eq!(s.rto, Duration::from_secs(2));
@@ -505,7 +658,7 @@ mod tests {
             Duration::from_millis(200),
             Duration::from_secs(60),
         );
-        s.sent(d(1, 500), now);
+        s.sent(d(1, 500), now, 0, Reliability::default());
         let o = s.on_sack(
             &Sack {
                 cumulative_tsn: 1000,

@@ -324,3 +324,107 @@ fn a_stale_cookie_restarts_the_handshake() {
     a.handle_receive(later, &cookie_ack);
     assert!(a.is_established() && b.is_established());
 }
+
+fn partial_reliability(unordered: bool, seed: u64) {
+    use std::collections::BTreeSet;
+    use tern_sctp::SendOptions;
+    let mut p = Pair::new(seed, 0.2, 0.05, Duration::from_millis(10));
+    assert!(p.run(Duration::from_secs(60), |p| p.a.is_established()
+        && p.b.is_established()));
+    let n = 2000u32;
+    let mut ids = std::collections::HashMap::new();
+    for i in 0..n {
+        let opts = SendOptions {
+            unordered,
+            max_retransmits: Some(0),
+            lifetime: None,
+        };
+        let id = p.a.send_with(p.now, 2, 51, &i.to_be_bytes(), opts).unwrap();
+        ids.insert(id, i);
+        if i % 50 == 0 {
+            p.run(Duration::from_millis(20), |_| false);
+        }
+    }
+    // Let everything settle: nothing outstanding, no FORWARD TSN pending.
+    let settle_start = p.now;
+    assert!(
+        p.run(Duration::from_secs(3600), |p| !p.a.has_unacknowledged()),
+        "everything acknowledged or skipped: a timeout in {:?}, b {:?}; {:?} / {:?} / {:?}",
+        p.a.poll_timeout()
+            .map(|t| t.saturating_duration_since(p.now)),
+        p.b.poll_timeout()
+            .map(|t| t.saturating_duration_since(p.now)),
+        p.a,
+        p.b,
+        p.got_a
+            .iter()
+            .filter(|e| !matches!(e, SctpEvent::Abandoned { .. }))
+            .collect::<Vec<_>>()
+    );
+    let settle_start_elapsed = p.now - settle_start;
+    assert_eq!(p.a.buffered_amount(2), 0, "the channel never stalls");
+    let delivered: BTreeSet<u32> = messages(&p.got_b)
+        .iter()
+        .map(|m| u32::from_be_bytes(m.data[..4].try_into().unwrap()))
+        .collect();
+    let abandoned: BTreeSet<u32> = p
+        .got_a
+        .iter()
+        .filter_map(|e| {
+            if let SctpEvent::Abandoned { message, .. } = e {
+                ids.get(message).copied()
+            } else {
+                None
+            }
+        })
+        .collect();
+    let all: BTreeSet<u32> = (0..n).collect();
+    let accounted: BTreeSet<u32> = delivered.union(&abandoned).copied().collect();
+    let missing: Vec<u32> = all.difference(&accounted).copied().take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "neither delivered nor reported abandoned: {missing:?} ({} in all)",
+        all.len() - accounted.len()
+    );
+    assert!(
+        !abandoned.is_empty(),
+        "with 20% loss and no retransmissions some are abandoned"
+    );
+    assert!(
+        delivered.len() as u32 > n / 2,
+        "most still arrive: {}",
+        delivered.len()
+    );
+    if !unordered {
+        let order: Vec<u32> = messages(&p.got_b)
+            .iter()
+            .map(|m| u32::from_be_bytes(m.data[..4].try_into().unwrap()))
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "ordered delivery skips abandoned messages but never reorders"
+        );
+    }
+    // And the stream keeps working for reliable traffic afterwards.
+    let before = messages(&p.got_b).len();
+    p.a.send(p.now, 2, 51, b"after", false).unwrap();
+    assert!(p.run(Duration::from_secs(60), |p| messages(&p.got_b).len()
+        > before));
+    println!(
+                "{} max_retransmits=0 at 20% loss: {} delivered, {} abandoned (of {n}); tail settled {:?} after the last send",
+        if unordered { "unordered" } else { "ordered" },
+        delivered.len(),
+        abandoned.len(),
+        settle_start_elapsed
+    );
+}
+
+#[test]
+fn unordered_max_retransmits_0_never_stalls_and_reports_abandoned() {
+    partial_reliability(true, 40);
+}
+
+#[test]
+fn ordered_max_retransmits_0_skips_forward_with_forward_tsn() {
+    partial_reliability(false, 41);
+}
