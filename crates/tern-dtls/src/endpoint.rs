@@ -152,6 +152,8 @@ impl std::fmt::Debug for Dtls {
 }
 
 const MAX_EARLY_RECORDS: usize = 16;
+/// Largest record plaintext (RFC 5246 §6.2.1, kept by RFC 6347): 2^14 bytes.
+pub const MAX_PLAINTEXT: usize = 16384;
 const MAX_OUT_QUEUE: usize = 1024;
 
 impl Dtls {
@@ -309,13 +311,6 @@ impl Dtls {
     pub fn send_application_data(&mut self, data: &[u8]) -> Result<(), DtlsError> {
         if !self.is_connected() {
             return Err(DtlsError::NotConnected);
-        }
-        let max = self.config.mtu.saturating_sub(
-            RECORD_HEADER_LEN
-                + record_overhead(self.suite.unwrap_or(CipherSuite::EcdheEcdsaAes128GcmSha256)),
-        );
-        if data.len() > max.max(1) && data.len() > 16384 {
-            return Err(DtlsError::TooLarge(data.len()));
         }
         let mut d = Vec::with_capacity(RECORD_HEADER_LEN + 24 + data.len() + 16);
         self.write_record(&mut d, content_type::APPLICATION_DATA, data)?;
@@ -689,14 +684,13 @@ impl Dtls {
             .mtu
             .max(RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + 64);
         let mut datagram: Vec<u8> = Vec::new();
-        let mut saved_epoch = None;
+
         for item in items {
             match item {
                 FlightItem::ChangeCipherSpec => {
                     let mut rec = Vec::new();
                     self.write_plain_record(&mut rec, content_type::CHANGE_CIPHER_SPEC, 0, &[1]);
                     self.pack(&mut datagram, rec, mtu);
-                    saved_epoch = Some(1);
                 }
                 FlightItem::Handshake {
                     msg_type,
@@ -747,7 +741,7 @@ impl Dtls {
                 }
             }
         }
-        let _ = saved_epoch;
+
         if !datagram.is_empty() {
             self.push_out(datagram);
         }
@@ -783,6 +777,9 @@ impl Dtls {
     }
 
     fn seal_record(&mut self, out: &mut Vec<u8>, ct: u8, body: &[u8]) -> Result<(), DtlsError> {
+        if body.len() > MAX_PLAINTEXT {
+            return Err(DtlsError::TooLarge(body.len()));
+        }
         let seq = self.write_seq[1];
         self.write_seq[1] += 1;
         let keys = self.keys.as_ref().ok_or(DtlsError::NotConnected)?;

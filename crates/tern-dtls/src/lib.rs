@@ -27,7 +27,7 @@ mod server;
 mod suite;
 
 pub use config::DtlsConfig;
-pub use endpoint::{Dtls, DtlsEvent, DtlsRole, DtlsStats};
+pub use endpoint::{Dtls, DtlsEvent, DtlsRole, DtlsStats, MAX_PLAINTEXT};
 pub use error::DtlsError;
 pub use keys::prf;
 pub use suite::{CipherSuite, SrtpProfile, ECDSA_SECP256R1_SHA256};

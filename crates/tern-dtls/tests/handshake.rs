@@ -216,6 +216,21 @@ fn tampered_and_replayed_records_are_dropped_without_killing_the_connection() {
     assert_eq!(p.server.stats().bad_records, 1);
     p.server.handle_receive(p.now, &good);
     p.server.handle_receive(p.now, &good);
+    // A record larger than 2^14 bytes is refused on both send paths.
+    let big = vec![0u8; tern_dtls::MAX_PLAINTEXT + 1];
+    assert_eq!(
+        p.client.send_application_data(&big),
+        Err(DtlsError::TooLarge(big.len()))
+    );
+    assert!(p
+        .client
+        .seal_application_data(&big, &mut Vec::new())
+        .is_err());
+    assert!(p
+        .client
+        .send_application_data(&big[..tern_dtls::MAX_PLAINTEXT])
+        .is_ok());
+    while p.client.poll_transmit().is_some() {}
     assert_eq!(p.server.stats().replayed_records, 1);
     let mut data = Vec::new();
     while let Some(e) = p.server.poll_event() {

@@ -293,6 +293,14 @@ fn ice_restart_moves_data_to_the_new_pair_without_a_gap() {
     println!("restart: old {old_pair:?} -> new {new_pair:?}; largest gap in data {gap:?}");
     assert!(moved, "data arrives from the new pair");
     assert!(gap <= Duration::from_millis(50), "gap {gap:?}");
+    // Per-pair byte counters follow the data onto the new pair.
+    let sa_stats = net.endpoint::<Peer>(a).agent.selected_pair_stats().unwrap();
+    let sb_stats = net.endpoint::<Peer>(b).agent.selected_pair_stats().unwrap();
+    assert!(
+        sa_stats.bytes_sent > 0 && sb_stats.bytes_received > 0,
+        "{sa_stats:?} / {sb_stats:?}"
+    );
+    assert!(sb_stats.bytes_received <= sa_stats.bytes_sent);
     assert!(both(&net, a, b, connected));
 }
 

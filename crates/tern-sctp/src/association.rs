@@ -564,7 +564,7 @@ impl Association {
 
     fn on_init(&mut self, i: Init) {
         // Stateless answer: everything needed later travels in the cookie.
-        let now_ms = self.rng_free_ms();
+        let now_ms = self.last_now_ms;
         let mut cookie = Vec::with_capacity(64);
         cookie.extend_from_slice(&self.my_tag.to_be_bytes());
         cookie.extend_from_slice(&self.my_initial_tsn.0.to_be_bytes());
@@ -588,11 +588,6 @@ impl Association {
         };
         self.stats.packets_sent += 1;
         self.out.push_back(w.finish(false));
-    }
-
-    /// Milliseconds since this association was made, as of the last call (cookie timestamps).
-    fn rng_free_ms(&self) -> u64 {
-        self.last_now_ms
     }
 
     fn on_init_ack(&mut self, now: Instant, i: Init) {

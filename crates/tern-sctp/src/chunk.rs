@@ -390,13 +390,6 @@ fn pad(out: &mut Vec<u8>) {
     }
 }
 
-/// Encoded size of a chunk, padding included.
-pub fn chunk_len(c: &Chunk) -> usize {
-    let mut v = Vec::new();
-    encode_chunk(&mut v, c);
-    v.len()
-}
-
 fn encode_data(out: &mut Vec<u8>, d: &Data) {
     let flags = (u8::from(d.immediate) << 3)
         | (u8::from(d.unordered) << 2)
