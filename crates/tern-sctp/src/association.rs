@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use tern_crypto::hmac::HmacSha256Key;
 use tern_crypto::Random;
 
-use crate::chunk::{chunk_type, parse_packet, Chunk, CommonHeader, Data, Init, PacketWriter};
+use crate::chunk::{
+    chunk_type, parse_packet, reconfig_result, Chunk, CommonHeader, Data, Init, PacketWriter,
+    ReconfigParam,
+};
+use crate::reset::{OutgoingOutcome, StreamReset};
 use crate::rx::{Arrival, DataTracker, Message, Reassembly};
 use crate::tsn::Tsn;
 use crate::tx::{Reliability, SendQueue, Sender};
@@ -77,6 +81,14 @@ pub enum SctpEvent {
         /// Message id.
         message: u64,
     },
+    /// The peer reset these outgoing streams of its own (RFC 6525): their
+    /// sequence numbers start again, and a data channel on them is closing.
+    /// An empty list means every stream.
+    IncomingStreamsReset(Vec<u16>),
+    /// Our reset of these outgoing streams is done: they can be used again.
+    OutgoingStreamsReset(Vec<u16>),
+    /// The peer refused to reset these streams of ours.
+    StreamResetDenied(Vec<u16>),
     /// Closed by SHUTDOWN.
     Closed,
     /// Aborted (by the peer, or after too many retransmissions).
@@ -96,6 +108,8 @@ pub enum SendError {
         /// The limit.
         max: usize,
     },
+    /// The stream is being reset (its data channel is closing).
+    StreamResetting(u16),
     /// Empty messages are sent by the caller as a one-byte placeholder
     /// with the "empty" PPID (RFC 8831 §6.6); SCTP itself cannot carry them.
     Empty,
@@ -110,6 +124,9 @@ impl std::fmt::Display for SendError {
                 "message of {len} bytes exceeds the peer's limit of {max}"
             ),
             SendError::Empty => write!(f, "SCTP cannot carry an empty message"),
+            SendError::StreamResetting(s) => {
+                write!(f, "stream {s} is being reset; wait for its reset to finish")
+            }
         }
     }
 }
@@ -188,6 +205,9 @@ pub struct Association {
     last_now_ms: u64,
     next_message_id: u64,
     forward_tsn_due: bool,
+    reset: Option<StreamReset>,
+    reconfig_out: Vec<ReconfigParam>,
+    peer_reconfig: bool,
 }
 
 impl std::fmt::Debug for Association {
@@ -215,6 +235,8 @@ impl std::fmt::Debug for Association {
 }
 
 const COOKIE_LIFETIME_MS: u64 = 60_000;
+/// Tags, initial TSNs, a_rwnd, zero-checksum and RE-CONFIG flags, timestamp.
+const COOKIE_BODY: usize = 30;
 
 impl Association {
     /// An association that waits for the peer's INIT, or starts one itself
@@ -262,6 +284,9 @@ impl Association {
             last_now_ms: 0,
             next_message_id: 0,
             forward_tsn_due: false,
+            reset: None,
+            reconfig_out: Vec::new(),
+            peer_reconfig: false,
         }
     }
 
@@ -360,6 +385,9 @@ impl Association {
         if data.is_empty() {
             return Err(SendError::Empty);
         }
+        if self.reset.as_ref().is_some_and(|r| r.is_resetting(stream)) {
+            return Err(SendError::StreamResetting(stream));
+        }
         if data.len() > self.peer_max_message {
             return Err(SendError::TooLarge {
                 len: data.len(),
@@ -376,6 +404,29 @@ impl Association {
             .push(stream, ppid, opts.unordered, data.to_vec(), id, rel);
         self.transmit(now);
         Ok(id)
+    }
+
+    /// Resets these outgoing streams (RFC 6525), as closing a data channel
+    /// does: what is already queued on them is sent first, new sends are
+    /// refused until [`SctpEvent::OutgoingStreamsReset`] reports them done,
+    /// after which their sequence numbers start again at 0.
+    pub fn reset_streams(&mut self, now: Instant, streams: &[u16]) -> Result<(), SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotConnected);
+        }
+        if !self.peer_reconfig {
+            // The peer cannot reset streams: report it at once.
+            self.events
+                .push_back(SctpEvent::StreamResetDenied(streams.to_vec()));
+            return Ok(());
+        }
+        if let Some(r) = &mut self.reset {
+            for &s in streams {
+                r.request(s);
+            }
+        }
+        self.transmit(now);
+        Ok(())
     }
 
     /// Starts a graceful shutdown once everything sent is acknowledged.
@@ -400,10 +451,16 @@ impl Association {
     }
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.t1_at, self.t3_at, self.sack_due, self.shutdown_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.t1_at,
+            self.t3_at,
+            self.sack_due,
+            self.shutdown_at,
+            self.reset.as_ref().and_then(|r| r.retry_at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn a_rwnd(&self) -> u32 {
@@ -478,8 +535,10 @@ impl Association {
                 Chunk::Data(d) => {
                     got_data = true;
                     self.on_data(d);
+                    self.after_cumulative();
                 }
                 Chunk::Sack(s) => self.on_sack(now, &s),
+                Chunk::ReConfig(params) => self.on_reconfig(now, params),
                 Chunk::ForwardTsn {
                     new_cumulative_tsn,
                     streams,
@@ -572,6 +631,7 @@ impl Association {
         cookie.extend_from_slice(&i.initial_tsn.0.to_be_bytes());
         cookie.extend_from_slice(&i.a_rwnd.to_be_bytes());
         cookie.push(u8::from(i.zero_checksum && self.config.zero_checksum));
+        cookie.push(u8::from(i.extensions.contains(&chunk_type::RE_CONFIG)));
         cookie.extend_from_slice(&now_ms.to_be_bytes());
         let mac = self.cookie_key.sign(&[&cookie]);
         cookie.extend_from_slice(&mac);
@@ -599,6 +659,7 @@ impl Association {
         };
         self.peer_tag = i.initiate_tag;
         self.zero_checksum = self.config.zero_checksum && i.zero_checksum;
+        self.peer_reconfig = i.extensions.contains(&chunk_type::RE_CONFIG);
         self.setup_data(i.initial_tsn, i.a_rwnd);
         self.cookie = Some(cookie.clone());
         self.send_control(self.peer_tag, &[Chunk::CookieEcho(cookie)]);
@@ -611,6 +672,7 @@ impl Association {
     }
 
     fn setup_data(&mut self, peer_initial_tsn: Tsn, peer_rwnd: u32) {
+        self.reset = Some(StreamReset::new(self.my_initial_tsn, peer_initial_tsn));
         self.tracker = Some(DataTracker::new(
             peer_initial_tsn,
             self.config.receive_window.max(1 << 16) / 64 + 65536,
@@ -626,17 +688,17 @@ impl Association {
     }
 
     fn on_cookie_echo(&mut self, now: Instant, c: &[u8]) {
-        if c.len() != 29 + 32 {
+        if c.len() != COOKIE_BODY + 32 {
             self.stats.malformed += 1;
             return;
         }
-        let (body, mac) = c.split_at(29);
+        let (body, mac) = c.split_at(COOKIE_BODY);
         if !self.cookie_key.verify(&[body], mac) {
             self.stats.malformed += 1;
             return;
         }
         let be32 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
-        let ts = u64::from_be_bytes(body[21..29].try_into().unwrap_or([0; 8]));
+        let ts = u64::from_be_bytes(body[22..30].try_into().unwrap_or([0; 8]));
         let age = self.last_now_ms.saturating_sub(ts);
         if age > COOKIE_LIFETIME_MS {
             // RFC 9260 §5.1.5 step 3 and §3.3.10.3: report a Stale Cookie
@@ -658,6 +720,7 @@ impl Association {
         }
         self.peer_tag = be32(8);
         self.zero_checksum = body[20] == 1;
+        self.peer_reconfig = body[21] == 1;
         self.setup_data(Tsn(be32(12)), be32(16));
         self.state = State::Established;
         self.t1_at = None;
@@ -699,6 +762,78 @@ impl Association {
         }
     }
 
+    fn on_reconfig(&mut self, now: Instant, params: Vec<ReconfigParam>) {
+        let (Some(reset), Some(tracker)) = (&mut self.reset, &self.tracker) else {
+            return;
+        };
+        for p in params {
+            match p {
+                ReconfigParam::OutgoingReset {
+                    request_seq,
+                    last_tsn,
+                    streams,
+                    ..
+                } => {
+                    let (resp, done) =
+                        reset.on_peer_request(request_seq, last_tsn, streams, tracker.cumulative());
+                    self.reconfig_out.push(resp);
+                    if let Some(streams) = done {
+                        self.reassembly.reset_streams(&streams);
+                        self.events
+                            .push_back(SctpEvent::IncomingStreamsReset(streams));
+                    }
+                }
+                ReconfigParam::Response {
+                    response_seq,
+                    result,
+                } => {
+                    let rto = self
+                        .sender
+                        .as_ref()
+                        .map_or(self.config.rto_initial, |s| s.rto);
+                    match reset.on_response(now, rto, response_seq, result) {
+                        Some(OutgoingOutcome::Done(streams)) => {
+                            for &s in &streams {
+                                self.send_queue.reset_ssn(s);
+                            }
+                            self.events
+                                .push_back(SctpEvent::OutgoingStreamsReset(streams));
+                        }
+                        Some(OutgoingOutcome::Denied(streams)) => {
+                            self.events.push_back(SctpEvent::StreamResetDenied(streams));
+                        }
+                        None => {}
+                    }
+                }
+                // We do not reset on the peer's behalf (WebRTC never asks).
+                ReconfigParam::IncomingReset { request_seq, .. } => {
+                    self.reconfig_out.push(ReconfigParam::Response {
+                        response_seq: request_seq,
+                        result: reconfig_result::DENIED,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A deferred peer reset is performed once its data has all arrived
+    /// (and been handed to reassembly, so it is delivered before the reset).
+    fn after_cumulative(&mut self) {
+        let (Some(reset), Some(tracker)) = (&mut self.reset, &self.tracker) else {
+            return;
+        };
+        if !reset.has_deferred() {
+            return;
+        }
+        if let Some((resp, streams)) = reset.on_cumulative(tracker.cumulative()) {
+            self.reconfig_out.push(resp);
+            self.reassembly.reset_streams(&streams);
+            self.events
+                .push_back(SctpEvent::IncomingStreamsReset(streams));
+        }
+    }
+
     fn on_forward_tsn(&mut self, cum: Tsn, streams: &[(u16, u16)]) {
         let Some(tracker) = &mut self.tracker else {
             return;
@@ -712,6 +847,7 @@ impl Association {
             }
         }
         self.sack_now = true;
+        self.after_cumulative();
     }
 
     fn on_sack(&mut self, now: Instant, s: &crate::chunk::Sack) {
@@ -791,6 +927,15 @@ impl Association {
         if self.sack_due.is_some_and(|t| now >= t) {
             self.sack_now = true;
         }
+        if let Some(r) = &mut self.reset {
+            if let Some(p) = r.on_timeout(now, self.config.rto_max) {
+                if r.retries > self.config.max_retransmits {
+                    self.abort_local("no answer to a stream reset request");
+                    return;
+                }
+                self.reconfig_out.push(p);
+            }
+        }
         if self.shutdown_at.is_some_and(|t| now >= t) {
             match self.state {
                 State::ShutdownSent => {
@@ -855,6 +1000,21 @@ impl Association {
                 return;
             };
             let mut added = false;
+            // Stream reset requests and responses (RFC 6525).
+            if let Some(r) = &mut self.reset {
+                let last_tsn = Tsn(sender.next_tsn.0.wrapping_sub(1));
+                let q = &self.send_queue;
+                if let Some(p) = r.poll_request(now, sender.rto, last_tsn, |s| {
+                    q.buffered.get(&s).is_some_and(|&b| b > 0)
+                }) {
+                    self.reconfig_out.push(p);
+                }
+            }
+            while !self.reconfig_out.is_empty() && w.len() + 64 < self.config.mtu {
+                // At most two parameters per chunk (RFC 6525 §3.1); one each keeps it simple.
+                let p = self.reconfig_out.remove(0);
+                w.push(&Chunk::ReConfig(vec![p]));
+            }
             // Retransmissions first (fast retransmit may exceed cwnd once, RFC 9260 §7.2.4).
             while w.len() + data_overhead < self.config.mtu {
                 let room = self.config.mtu - w.len() - data_overhead;

@@ -142,6 +142,180 @@ pub struct Sack {
     pub duplicates: Vec<u32>,
 }
 
+/// RE-CONFIG parameter types (RFC 6525 §4).
+pub mod reconfig_type {
+    /// Outgoing SSN Reset Request.
+    pub const OUTGOING_RESET: u16 = 13;
+    /// Incoming SSN Reset Request.
+    pub const INCOMING_RESET: u16 = 14;
+    /// Re-configuration Response.
+    pub const RESPONSE: u16 = 16;
+}
+
+/// Re-configuration Response results (RFC 6525 §4.4).
+pub mod reconfig_result {
+    /// Success - Nothing to do.
+    pub const NOTHING_TO_DO: u32 = 0;
+    /// Success - Performed.
+    pub const PERFORMED: u32 = 1;
+    /// Denied.
+    pub const DENIED: u32 = 2;
+    /// Error - Bad Sequence Number.
+    pub const BAD_SEQUENCE: u32 = 5;
+    /// In progress.
+    pub const IN_PROGRESS: u32 = 6;
+}
+
+/// One RE-CONFIG parameter (RFC 6525 §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReconfigParam {
+    /// Outgoing SSN Reset Request: the sender resets these outgoing streams
+    /// after `last_tsn` (all streams when the list is empty).
+    OutgoingReset {
+        /// Re-configuration Request Sequence Number.
+        request_seq: u32,
+        /// Re-configuration Response Sequence Number.
+        response_seq: u32,
+        /// Sender's last assigned TSN.
+        last_tsn: Tsn,
+        /// Streams.
+        streams: Vec<u16>,
+    },
+    /// Incoming SSN Reset Request: asks the receiver to reset its outgoing streams.
+    IncomingReset {
+        /// Re-configuration Request Sequence Number.
+        request_seq: u32,
+        /// Streams.
+        streams: Vec<u16>,
+    },
+    /// Re-configuration Response.
+    Response {
+        /// The request answered.
+        response_seq: u32,
+        /// One of [`reconfig_result`].
+        result: u32,
+    },
+    /// Any other parameter (SSN/TSN reset, add streams), kept raw.
+    Other {
+        /// Parameter type.
+        param_type: u16,
+        /// Value.
+        value: Vec<u8>,
+    },
+}
+
+fn decode_reconfig(v: &[u8]) -> Result<Vec<ReconfigParam>, ChunkError> {
+    let mut params = Vec::new();
+    let mut p = 0;
+    while p < v.len() {
+        if v.len() - p < 4 {
+            return Err(ChunkError::Malformed("RE-CONFIG parameter"));
+        }
+        let t = be16(v, p);
+        let len = usize::from(be16(v, p + 2));
+        if len < 4 || p + len > v.len() {
+            return Err(ChunkError::Malformed("RE-CONFIG parameter length"));
+        }
+        let val = &v[p + 4..p + len];
+        let streams = |from: usize| -> Result<Vec<u16>, ChunkError> {
+            if val.len() < from || (val.len() - from) % 2 != 0 {
+                return Err(ChunkError::Malformed("RE-CONFIG stream list"));
+            }
+            Ok((from..val.len()).step_by(2).map(|i| be16(val, i)).collect())
+        };
+        params.push(match t {
+            reconfig_type::OUTGOING_RESET => {
+                if val.len() < 12 {
+                    return Err(ChunkError::Malformed("Outgoing SSN Reset Request"));
+                }
+                ReconfigParam::OutgoingReset {
+                    request_seq: be32(val, 0),
+                    response_seq: be32(val, 4),
+                    last_tsn: Tsn(be32(val, 8)),
+                    streams: streams(12)?,
+                }
+            }
+            reconfig_type::INCOMING_RESET => {
+                if val.len() < 4 {
+                    return Err(ChunkError::Malformed("Incoming SSN Reset Request"));
+                }
+                ReconfigParam::IncomingReset {
+                    request_seq: be32(val, 0),
+                    streams: streams(4)?,
+                }
+            }
+            reconfig_type::RESPONSE => {
+                if val.len() != 8 && val.len() != 16 {
+                    return Err(ChunkError::Malformed("Re-configuration Response"));
+                }
+                ReconfigParam::Response {
+                    response_seq: be32(val, 0),
+                    result: be32(val, 4),
+                }
+            }
+            _ => ReconfigParam::Other {
+                param_type: t,
+                value: val.to_vec(),
+            },
+        });
+        p += (len + 3) & !3;
+    }
+    if params.is_empty() || params.len() > 2 {
+        return Err(ChunkError::Malformed("RE-CONFIG parameter count"));
+    }
+    Ok(params)
+}
+
+fn encode_reconfig(v: &mut Vec<u8>, params: &[ReconfigParam]) {
+    for param in params {
+        let start = v.len();
+        v.extend_from_slice(&[0; 4]);
+        let t = match param {
+            ReconfigParam::OutgoingReset {
+                request_seq,
+                response_seq,
+                last_tsn,
+                streams,
+            } => {
+                v.extend_from_slice(&request_seq.to_be_bytes());
+                v.extend_from_slice(&response_seq.to_be_bytes());
+                v.extend_from_slice(&last_tsn.0.to_be_bytes());
+                for s in streams {
+                    v.extend_from_slice(&s.to_be_bytes());
+                }
+                reconfig_type::OUTGOING_RESET
+            }
+            ReconfigParam::IncomingReset {
+                request_seq,
+                streams,
+            } => {
+                v.extend_from_slice(&request_seq.to_be_bytes());
+                for s in streams {
+                    v.extend_from_slice(&s.to_be_bytes());
+                }
+                reconfig_type::INCOMING_RESET
+            }
+            ReconfigParam::Response {
+                response_seq,
+                result,
+            } => {
+                v.extend_from_slice(&response_seq.to_be_bytes());
+                v.extend_from_slice(&result.to_be_bytes());
+                reconfig_type::RESPONSE
+            }
+            ReconfigParam::Other { param_type, value } => {
+                v.extend_from_slice(value);
+                *param_type
+            }
+        };
+        let len = (v.len() - start) as u16;
+        v[start..start + 2].copy_from_slice(&t.to_be_bytes());
+        v[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
+        pad(v);
+    }
+}
+
 /// A chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -187,6 +361,8 @@ pub enum Chunk {
         /// Streams whose sequence advanced.
         streams: Vec<(u16, u16)>,
     },
+    /// RE-CONFIG (RFC 6525 §3.1): one or two parameters.
+    ReConfig(Vec<ReconfigParam>),
     /// Any other chunk, kept raw.
     Unknown {
         /// Type.
@@ -364,6 +540,7 @@ fn decode_chunk(t: u8, flags: u8, v: &[u8]) -> Result<Chunk, ChunkError> {
                 streams,
             }
         }
+        ct::RE_CONFIG => Chunk::ReConfig(decode_reconfig(v)?),
         _ => Chunk::Unknown {
             chunk_type: t,
             flags,
@@ -494,6 +671,12 @@ pub fn encode_chunk(out: &mut Vec<u8>, c: &Chunk) {
                 out.extend_from_slice(&n.to_be_bytes());
             }
         }
+        Chunk::ReConfig(params) => {
+            let mut v = Vec::new();
+            encode_reconfig(&mut v, params);
+            put_chunk_header(out, ct::RE_CONFIG, 0, v.len());
+            out.extend_from_slice(&v);
+        }
         Chunk::Unknown {
             chunk_type,
             flags,
@@ -599,6 +782,22 @@ mod tests {
                 new_cumulative_tsn: 10,
                 streams: vec![(1, 2)],
             },
+            Chunk::ReConfig(vec![
+                ReconfigParam::OutgoingReset {
+                    request_seq: 5,
+                    response_seq: 4,
+                    last_tsn: Tsn(100),
+                    streams: vec![1, 3, 5],
+                },
+                ReconfigParam::Response {
+                    response_seq: 9,
+                    result: reconfig_result::IN_PROGRESS,
+                },
+            ]),
+            Chunk::ReConfig(vec![ReconfigParam::IncomingReset {
+                request_seq: 1,
+                streams: vec![],
+            }]),
         ];
         let mut w = PacketWriter::new(CommonHeader {
             source_port: 5000,

@@ -10,10 +10,17 @@
 
 mod association;
 pub mod chunk;
+mod datachannel;
+pub mod dcep;
+mod reset;
 pub mod rx;
 pub mod tsn;
 pub mod tx;
 
 pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendError, SendOptions};
+pub use datachannel::{
+    DataChannelError, DataChannelEvent, DataChannelId, DataChannelInfo, DataChannelInit,
+    DataChannelMessage, DataChannelState, DataChannelStats, DtlsRole, Priority, SctpTransport,
+};
 pub use rx::Message;
 pub use tsn::Tsn;

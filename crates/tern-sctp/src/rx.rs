@@ -208,6 +208,28 @@ impl Reassembly {
         out
     }
 
+    /// The peer reset these streams (all when empty): their SSNs start at 0.
+    pub fn reset_streams(&mut self, streams: &[u16]) {
+        let all: Vec<u16>;
+        let streams = if streams.is_empty() {
+            all = self
+                .ordered_ready
+                .keys()
+                .chain(self.next_ssn.keys())
+                .copied()
+                .collect();
+            &all
+        } else {
+            streams
+        };
+        for s in streams {
+            if let Some(ready) = self.ordered_ready.remove(s) {
+                self.buffered -= ready.values().map(|m| m.data.len()).sum::<usize>();
+            }
+            self.next_ssn.remove(s);
+        }
+    }
+
     fn try_complete(&mut self, tsn: Tsn) -> Option<Message> {
         let d = self.fragments.get(&tsn)?;
         let (stream, unordered) = (d.stream, d.unordered);

@@ -132,6 +132,11 @@ impl SendQueue {
         Some((d, id, rel))
     }
 
+    /// The stream was reset: its next SSN is 0 again.
+    pub fn reset_ssn(&mut self, stream: u16) {
+        self.next_ssn.remove(&stream);
+    }
+
     /// Drops what is left unsent of message `id` (it was abandoned).
     pub fn drop_message(&mut self, id: u64) {
         if let Some(pos) = self.queue.iter().position(|p| p.id == id) {

@@ -7,109 +7,23 @@ use std::time::{Duration, Instant};
 use tern_crypto::{Random, SeededRandom};
 use tern_sctp::{Association, SctpConfig, SctpEvent};
 
-struct Pair {
-    a: Association,
-    b: Association,
-    now: Instant,
-    rng: SeededRandom,
-    loss: f64,
-    reorder: f64,
-    delay: Duration,
-    in_flight: Vec<(Instant, bool, Vec<u8>)>, // (arrival, to_b, packet)
-    got_a: Vec<SctpEvent>,
-    got_b: Vec<SctpEvent>,
-}
+mod common;
+use common::Pair;
 
-impl Pair {
-    fn new(seed: u64, loss: f64, reorder: f64, delay: Duration) -> Pair {
-        let now = Instant::now();
-        let mut a = Association::new(
-            SctpConfig::default(),
-            Box::new(SeededRandom::new(seed)),
-            now,
-        );
-        let b = Association::new(
-            SctpConfig::default(),
-            Box::new(SeededRandom::new(seed + 1)),
-            now,
-        );
-        a.connect(now);
-        Pair {
-            a,
-            b,
-            now,
-            rng: SeededRandom::new(seed + 2),
-            loss,
-            reorder,
-            delay,
-            in_flight: Vec::new(),
-            got_a: Vec::new(),
-            got_b: Vec::new(),
-        }
-    }
-
-    fn collect(&mut self) {
-        while let Some(p) = self.a.poll_transmit() {
-            self.launch(true, p);
-        }
-        while let Some(p) = self.b.poll_transmit() {
-            self.launch(false, p);
-        }
-        while let Some(e) = self.a.poll_event() {
-            self.got_a.push(e);
-        }
-        while let Some(e) = self.b.poll_event() {
-            self.got_b.push(e);
-        }
-    }
-
-    fn launch(&mut self, to_b: bool, p: Vec<u8>) {
-        if self.rng.unit_f64() < self.loss {
-            return;
-        }
-        let mut at = self.now + self.delay;
-        if self.rng.unit_f64() < self.reorder {
-            at += self.delay;
-        }
-        self.in_flight.push((at, to_b, p));
-    }
-
-    /// Steps until `done` or `max` of virtual time.
-    fn run(&mut self, max: Duration, mut done: impl FnMut(&Pair) -> bool) -> bool {
-        let limit = self.now + max;
-        loop {
-            self.collect();
-            if done(self) {
-                return true;
-            }
-            let next_packet = self.in_flight.iter().map(|p| p.0).min();
-            let next = [next_packet, self.a.poll_timeout(), self.b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let Some(next) = next else { return done(self) };
-            if next > limit {
-                return done(self);
-            }
-            self.now = self.now.max(next);
-            let now = self.now;
-            let (due, rest): (Vec<_>, Vec<_>) = self.in_flight.drain(..).partition(|p| p.0 <= now);
-            self.in_flight = rest;
-            for (_, to_b, p) in due {
-                if to_b {
-                    self.b.handle_receive(now, &p);
-                } else {
-                    self.a.handle_receive(now, &p);
-                }
-            }
-            if self.a.poll_timeout().is_some_and(|t| t <= now) {
-                self.a.handle_timeout(now);
-            }
-            if self.b.poll_timeout().is_some_and(|t| t <= now) {
-                self.b.handle_timeout(now);
-            }
-        }
-    }
+fn pair(seed: u64, loss: f64, reorder: f64, delay: Duration) -> Pair<Association> {
+    let now = Instant::now();
+    let mut a = Association::new(
+        SctpConfig::default(),
+        Box::new(SeededRandom::new(seed)),
+        now,
+    );
+    let b = Association::new(
+        SctpConfig::default(),
+        Box::new(SeededRandom::new(seed + 1)),
+        now,
+    );
+    a.connect(now);
+    Pair::new(a, b, now, seed + 2, loss, reorder, delay)
 }
 
 fn messages(events: &[SctpEvent]) -> Vec<&tern_sctp::Message> {
@@ -133,7 +47,7 @@ fn transfer(
     total: usize,
     msg: usize,
 ) -> Duration {
-    let mut p = Pair::new(seed, loss, reorder, delay);
+    let mut p = pair(seed, loss, reorder, delay);
     assert!(
         p.run(Duration::from_secs(60), |p| p.a.is_established()
             && p.b.is_established()),
@@ -202,7 +116,7 @@ fn one_mib_intact_under_loss_and_reordering() {
 
 #[test]
 fn small_messages_and_unordered_delivery() {
-    let mut p = Pair::new(5, 0.0, 0.3, Duration::from_millis(5));
+    let mut p = pair(5, 0.0, 0.3, Duration::from_millis(5));
     assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
         && p.b.is_established()));
     for i in 0..1000u32 {
@@ -233,7 +147,7 @@ fn small_messages_and_unordered_delivery() {
 
 #[test]
 fn graceful_shutdown_after_data() {
-    let mut p = Pair::new(6, 0.0, 0.0, Duration::from_millis(5));
+    let mut p = pair(6, 0.0, 0.0, Duration::from_millis(5));
     assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
         && p.b.is_established()));
     p.a.send(p.now, 0, 51, b"last words", false).unwrap();
@@ -249,7 +163,7 @@ fn graceful_shutdown_after_data() {
 #[test]
 fn handshake_survives_heavy_loss() {
     for seed in 10..20 {
-        let mut p = Pair::new(seed, 0.3, 0.1, Duration::from_millis(20));
+        let mut p = pair(seed, 0.3, 0.1, Duration::from_millis(20));
         let t0 = p.now;
         // RFC 9260's T1 doubles from 1 s: an unlucky run needs a few minutes.
         assert!(
@@ -265,7 +179,7 @@ fn handshake_survives_heavy_loss() {
 
 #[test]
 fn garbage_and_wrong_tags_are_dropped() {
-    let mut p = Pair::new(7, 0.0, 0.0, Duration::from_millis(5));
+    let mut p = pair(7, 0.0, 0.0, Duration::from_millis(5));
     assert!(p.run(Duration::from_secs(10), |p| p.a.is_established()
         && p.b.is_established()));
     let mut rng = SeededRandom::new(3);
@@ -328,7 +242,7 @@ fn a_stale_cookie_restarts_the_handshake() {
 fn partial_reliability(unordered: bool, seed: u64) {
     use std::collections::BTreeSet;
     use tern_sctp::SendOptions;
-    let mut p = Pair::new(seed, 0.2, 0.05, Duration::from_millis(10));
+    let mut p = pair(seed, 0.2, 0.05, Duration::from_millis(10));
     assert!(p.run(Duration::from_secs(60), |p| p.a.is_established()
         && p.b.is_established()));
     let n = 2000u32;
