@@ -342,3 +342,42 @@ fn unordered_max_retransmits_0_never_stalls_and_reports_abandoned() {
 fn ordered_max_retransmits_0_skips_forward_with_forward_tsn() {
     partial_reliability(false, 41);
 }
+
+#[test]
+fn zero_window_for_10_seconds_then_the_transfer_completes() {
+    let mut p = pair(11, 0.0, 0.0, Duration::from_millis(10));
+    assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()
+        && p.b.is_established()));
+    let mut rng = SeededRandom::new(99);
+    let mut sent = Vec::new();
+    for _ in 0..128 {
+        let mut m = vec![0u8; 64 * 1024];
+        rng.fill(&mut m);
+        p.a.send(p.now, 3, 53, &m, false).unwrap();
+        sent.push(m);
+    }
+    // B's application stops reading: its 4 MiB window fills and closes.
+    p.hold_b = true;
+    p.run(Duration::from_secs(10), |_| false);
+    assert!(
+        p.a.buffered_amount(3) > 3 * 1024 * 1024,
+        "the sender is held back by the closed window"
+    );
+    // Reading resumes: everything arrives, intact and in order.
+    p.hold_b = false;
+    let resumed = p.now;
+    assert!(
+        p.run(Duration::from_secs(60), |p| messages(&p.got_b).len() == 128),
+        "delivered {} of 128 after the window reopened",
+        messages(&p.got_b).len()
+    );
+    println!("window reopened: the rest took {:?}", p.now - resumed);
+    for (g, s) in messages(&p.got_b).iter().zip(&sent) {
+        assert_eq!(&g.data, s);
+    }
+    assert_eq!(
+        p.a.stats().t3_expiries,
+        0,
+        "probes, not timeouts, kept it going"
+    );
+}

@@ -57,6 +57,8 @@ pub struct Pair<T: Node> {
     pub got_b: Vec<T::Event>,
     /// Packets carried each way (a→b, b→a).
     pub packets: (u64, u64),
+    /// B's application stops reading its events (its receive window fills).
+    pub hold_b: bool,
 }
 
 impl<T: Node> Pair<T> {
@@ -81,6 +83,7 @@ impl<T: Node> Pair<T> {
             got_a: Vec::new(),
             got_b: Vec::new(),
             packets: (0, 0),
+            hold_b: false,
         }
     }
 
@@ -94,7 +97,8 @@ impl<T: Node> Pair<T> {
         while let Some(e) = self.a.poll_event() {
             self.got_a.push(e);
         }
-        while let Some(e) = self.b.poll_event() {
+        while !self.hold_b {
+            let Some(e) = self.b.poll_event() else { break };
             self.got_b.push(e);
         }
     }
