@@ -5,11 +5,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tern_crypto::hmac::HmacSha256Key;
 use tern_crypto::Random;
 
 use crate::chunk::{
-    chunk_type, parse_packet, reconfig_result, Chunk, CommonHeader, Data, Init, PacketWriter,
+    chunk_type, parse_packet_into, reconfig_result, Chunk, CommonHeader, Data, Init, PacketWriter,
     ReconfigParam,
 };
 use crate::reset::{OutgoingOutcome, StreamReset};
@@ -207,6 +208,7 @@ pub struct Association {
     forward_tsn_due: bool,
     reset: Option<StreamReset>,
     reconfig_out: Vec<ReconfigParam>,
+    scratch: Vec<Chunk>,
     peer_reconfig: bool,
 }
 
@@ -286,6 +288,7 @@ impl Association {
             forward_tsn_due: false,
             reset: None,
             reconfig_out: Vec::new(),
+            scratch: Vec::new(),
             peer_reconfig: false,
         }
     }
@@ -400,8 +403,14 @@ impl Association {
             max_retransmits: opts.max_retransmits,
             expires: opts.lifetime.map(|l| now + l),
         };
-        self.send_queue
-            .push(stream, ppid, opts.unordered, data.to_vec(), id, rel);
+        self.send_queue.push(
+            stream,
+            ppid,
+            opts.unordered,
+            Bytes::copy_from_slice(data),
+            id,
+            rel,
+        );
         self.transmit(now);
         Ok(id)
     }
@@ -492,14 +501,18 @@ impl Association {
         if self.state == State::Done {
             return;
         }
-        let (header, chunks) =
-            match parse_packet(packet, self.zero_checksum || self.config.zero_checksum) {
-                Ok(x) => x,
-                Err(_) => {
-                    self.stats.malformed += 1;
-                    return;
-                }
-            };
+        // One copy of the packet; DATA payloads are slices of it. The chunk
+        // list is reused from packet to packet.
+        let mut chunks = std::mem::take(&mut self.scratch);
+        let zero_ok = self.zero_checksum || self.config.zero_checksum;
+        let header = match parse_packet_into(&Bytes::copy_from_slice(packet), zero_ok, &mut chunks)
+        {
+            Ok(h) => h,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
         let has_init = chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
         // RFC 9260 §8.5: the tag must be ours, except for INIT (tag 0) and
         // reflected ABORT / SHUTDOWN COMPLETE.
@@ -522,7 +535,7 @@ impl Association {
             return;
         }
         let mut got_data = false;
-        for c in chunks {
+        for c in chunks.drain(..) {
             match c {
                 Chunk::Init(i) => self.on_init(i),
                 Chunk::InitAck(i) => self.on_init_ack(now, i),
@@ -597,6 +610,7 @@ impl Association {
                 _ => {} // HEARTBEAT ACK, RE-CONFIG (later), unknown
             }
         }
+        self.scratch = chunks;
         if got_data {
             self.packets_since_sack += 1;
             if self.packets_since_sack >= 2 || self.sack_now {

@@ -1,6 +1,8 @@
 //! SCTP packets and chunks (RFC 9260 §3, RFC 3758 §3.2, RFC 9653, RFC 6525 §3).
 //! Pure codec: parsing never panics; a malformed packet is an error.
 
+use bytes::Bytes;
+
 use crate::tsn::Tsn;
 
 /// Why a packet or chunk did not parse.
@@ -125,8 +127,9 @@ pub struct Data {
     pub end: bool,
     /// Immediate SACK requested (I bit, RFC 7053).
     pub immediate: bool,
-    /// User data (non-empty).
-    pub payload: Vec<u8>,
+    /// User data (non-empty): a slice of the received packet, or of the
+    /// message being sent, never a copy.
+    pub payload: Bytes,
 }
 
 /// SACK (RFC 9260 §3.3.4).
@@ -387,6 +390,19 @@ pub fn parse_packet(
     buf: &[u8],
     zero_checksum_ok: bool,
 ) -> Result<(CommonHeader, Vec<Chunk>), ChunkError> {
+    let mut chunks = Vec::new();
+    let h = parse_packet_into(&Bytes::copy_from_slice(buf), zero_checksum_ok, &mut chunks)?;
+    Ok((h, chunks))
+}
+
+/// Parses a packet into `chunks` (cleared first); DATA payloads are
+/// slices of `buf`.
+pub fn parse_packet_into(
+    buf: &Bytes,
+    zero_checksum_ok: bool,
+    chunks: &mut Vec<Chunk>,
+) -> Result<CommonHeader, ChunkError> {
+    chunks.clear();
     if buf.len() < 12 {
         return Err(ChunkError::Truncated);
     }
@@ -404,7 +420,6 @@ pub fn parse_packet(
         destination_port: be16(buf, 2),
         verification_tag: be32(buf, 4),
     };
-    let mut chunks = Vec::new();
     let mut pos = 12;
     while pos < buf.len() {
         if buf.len() - pos < 4 {
@@ -417,10 +432,14 @@ pub fn parse_packet(
             return Err(ChunkError::Truncated);
         }
         let v = &buf[pos + 4..pos + len];
-        chunks.push(decode_chunk(t, flags, v)?);
+        chunks.push(if t == chunk_type::DATA {
+            decode_data(flags, v, || buf.slice(pos + 16..pos + len))?
+        } else {
+            decode_chunk(t, flags, v)?
+        });
         pos += (len + 3) & !3;
     }
-    Ok((header, chunks))
+    Ok(header)
 }
 
 fn decode_init(v: &[u8], ack: bool) -> Result<Init, ChunkError> {
@@ -466,25 +485,27 @@ fn decode_init(v: &[u8], ack: bool) -> Result<Init, ChunkError> {
     Ok(init)
 }
 
+fn decode_data(flags: u8, v: &[u8], payload: impl FnOnce() -> Bytes) -> Result<Chunk, ChunkError> {
+    if v.len() <= 12 {
+        return Err(ChunkError::Malformed("DATA without payload"));
+    }
+    Ok(Chunk::Data(Data {
+        tsn: Tsn(be32(v, 0)),
+        stream: be16(v, 4),
+        ssn: be16(v, 6),
+        ppid: be32(v, 8),
+        unordered: flags & 0x04 != 0,
+        begin: flags & 0x02 != 0,
+        end: flags & 0x01 != 0,
+        immediate: flags & 0x08 != 0,
+        payload: payload(),
+    }))
+}
+
 fn decode_chunk(t: u8, flags: u8, v: &[u8]) -> Result<Chunk, ChunkError> {
     use chunk_type as ct;
     Ok(match t {
-        ct::DATA => {
-            if v.len() <= 12 {
-                return Err(ChunkError::Malformed("DATA without payload"));
-            }
-            Chunk::Data(Data {
-                tsn: Tsn(be32(v, 0)),
-                stream: be16(v, 4),
-                ssn: be16(v, 6),
-                ppid: be32(v, 8),
-                unordered: flags & 0x04 != 0,
-                begin: flags & 0x02 != 0,
-                end: flags & 0x01 != 0,
-                immediate: flags & 0x08 != 0,
-                payload: v[12..].to_vec(),
-            })
-        }
+        ct::DATA => decode_data(flags, v, || Bytes::copy_from_slice(&v[12..]))?,
         ct::INIT => Chunk::Init(decode_init(v, false)?),
         ct::INIT_ACK => Chunk::InitAck(decode_init(v, true)?),
         ct::SACK => {
@@ -760,7 +781,7 @@ mod tests {
                 begin: true,
                 end: false,
                 immediate: false,
-                payload: b"abc".to_vec(),
+                payload: Bytes::from_static(b"abc"),
             }),
             Chunk::Sack(Sack {
                 cumulative_tsn: 5,

@@ -256,7 +256,16 @@ impl Reassembly {
             }
             last = last.next();
         }
-        let mut data = Vec::new();
+        let mut len = 0;
+        let mut t = first;
+        loop {
+            len += self.fragments.get(&t).map_or(0, |f| f.payload.len());
+            if t == last {
+                break;
+            }
+            t = t.next();
+        }
+        let mut data = Vec::with_capacity(len);
         let mut t = first;
         let mut ppid = 0;
         let mut ssn = 0;
@@ -296,7 +305,7 @@ mod tests {
             begin: b,
             end: e,
             immediate: false,
-            payload: p.to_vec(),
+            payload: bytes::Bytes::copy_from_slice(p),
         }
     }
 

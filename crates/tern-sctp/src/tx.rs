@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use crate::chunk::{Data, Sack};
 use crate::tsn::Tsn;
 
@@ -26,7 +28,7 @@ struct Pending {
     ppid: u32,
     unordered: bool,
     ssn: u16,
-    data: Vec<u8>,
+    data: Bytes,
     offset: usize,
     id: u64,
     rel: Reliability,
@@ -52,7 +54,7 @@ impl SendQueue {
         stream: u16,
         ppid: u32,
         unordered: bool,
-        data: Vec<u8>,
+        data: Bytes,
         id: u64,
         rel: Reliability,
     ) {
@@ -108,7 +110,7 @@ impl SendQueue {
         let (id, rel) = (p.id, p.rel);
         let n = (p.data.len() - p.offset).min(max_payload.max(1));
         let begin = p.offset == 0;
-        let payload = p.data[p.offset..p.offset + n].to_vec();
+        let payload = p.data.slice(p.offset..p.offset + n);
         p.offset += n;
         let end = p.offset == p.data.len();
         let d = Data {
@@ -582,7 +584,7 @@ mod tests {
             begin: true,
             end: true,
             immediate: false,
-            payload: vec![0; len],
+            payload: vec![0; len].into(),
         }
     }
 
