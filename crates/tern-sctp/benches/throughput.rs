@@ -39,7 +39,7 @@ fn main() {
         }
         let mut moved = false;
         while let Some(p) = a.poll_transmit() {
-            b.handle_receive(now, &p);
+            b.handle_packet(now, p.into());
             packets += 1;
             moved = true;
         }

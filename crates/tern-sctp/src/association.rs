@@ -497,16 +497,21 @@ impl Association {
 
     /// Handles one received SCTP packet.
     pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
+        self.handle_packet(now, Bytes::copy_from_slice(packet));
+    }
+
+    /// Handles one received SCTP packet the caller gives away (e.g. the
+    /// buffer DTLS decrypted into): DATA payloads are slices of it, so
+    /// nothing is copied until reassembly.
+    pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
         self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
         if self.state == State::Done {
             return;
         }
-        // One copy of the packet; DATA payloads are slices of it. The chunk
-        // list is reused from packet to packet.
+        // The chunk list is reused from packet to packet.
         let mut chunks = std::mem::take(&mut self.scratch);
         let zero_ok = self.zero_checksum || self.config.zero_checksum;
-        let header = match parse_packet_into(&Bytes::copy_from_slice(packet), zero_ok, &mut chunks)
-        {
+        let header = match parse_packet_into(&packet, zero_ok, &mut chunks) {
             Ok(h) => h,
             Err(_) => {
                 self.stats.malformed += 1;

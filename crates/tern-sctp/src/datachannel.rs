@@ -574,6 +574,13 @@ impl SctpTransport {
         self.pump(now);
     }
 
+    /// Handles one SCTP packet the caller gives away (no copy; see
+    /// [`Association::handle_packet`]).
+    pub fn handle_packet(&mut self, now: Instant, packet: bytes::Bytes) {
+        self.assoc.handle_packet(now, packet);
+        self.pump(now);
+    }
+
     /// Runs timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.assoc.handle_timeout(now);

@@ -1,6 +1,7 @@
 //! Serial-number arithmetic for TSNs (RFC 9260 §3.3.1 refers to RFC 1982).
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::fmt;
 
 /// A transmission sequence number; compared with 32-bit serial arithmetic.
@@ -40,9 +41,138 @@ impl fmt::Debug for Tsn {
     }
 }
 
+/// A map from TSN to `T` for keys in a sliding window: a ring of slots
+/// starting at `base`, so lookups are an index and the cumulative point
+/// advances by popping the front (no tree rebalancing, no moving values).
+#[derive(Debug)]
+pub struct TsnRing<T> {
+    base: Tsn,
+    slots: VecDeque<Option<T>>,
+    len: usize,
+}
+
+impl<T> TsnRing<T> {
+    /// An empty ring whose first slot is `base`.
+    pub fn new(base: Tsn) -> Self {
+        TsnRing {
+            base,
+            slots: VecDeque::new(),
+            len: 0,
+        }
+    }
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether none are held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    fn index(&self, t: Tsn) -> Option<usize> {
+        let d = t.distance_from(self.base);
+        (d >= 0 && (d as usize) < self.slots.len()).then_some(d as usize)
+    }
+    /// The entry for `t`.
+    pub fn get(&self, t: Tsn) -> Option<&T> {
+        self.slots.get(self.index(t)?)?.as_ref()
+    }
+    /// The entry for `t`, mutably.
+    pub fn get_mut(&mut self, t: Tsn) -> Option<&mut T> {
+        let i = self.index(t)?;
+        self.slots.get_mut(i)?.as_mut()
+    }
+    /// Whether `t` is held.
+    pub fn contains(&self, t: Tsn) -> bool {
+        self.get(t).is_some()
+    }
+    /// Stores `v` at `t`, which must not be before the base nor more than
+    /// `max_ahead` after it; returns false (storing nothing) otherwise.
+    pub fn insert(&mut self, t: Tsn, v: T, max_ahead: usize) -> bool {
+        let d = t.distance_from(self.base);
+        if d < 0 || d as usize > max_ahead {
+            return false;
+        }
+        let i = d as usize;
+        while self.slots.len() <= i {
+            self.slots.push_back(None);
+        }
+        if self.slots[i].replace(v).is_none() {
+            self.len += 1;
+        }
+        true
+    }
+    /// Takes the entry for `t` out, leaving its slot empty.
+    pub fn remove(&mut self, t: Tsn) -> Option<T> {
+        let i = self.index(t)?;
+        let v = self.slots.get_mut(i)?.take();
+        if v.is_some() {
+            self.len -= 1;
+        }
+        v
+    }
+    /// Pops the next entry at or before `upto`, advancing the base past
+    /// it (and past empty slots); None once the base is beyond `upto`.
+    pub fn pop_through(&mut self, upto: Tsn) -> Option<(Tsn, T)> {
+        while self.base <= upto {
+            let t = self.base;
+            self.base = t.next();
+            match self.slots.pop_front() {
+                Some(Some(v)) => {
+                    self.len -= 1;
+                    return Some((t, v));
+                }
+                Some(None) => {}
+                None => {
+                    self.base = upto.next();
+                    return None;
+                }
+            }
+        }
+        None
+    }
+    /// Entries in TSN order.
+    pub fn iter(&self) -> impl Iterator<Item = (Tsn, &T)> {
+        let base = self.base;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, v)| v.as_ref().map(|v| (base.plus(i as u32), v)))
+    }
+    /// Entries in TSN order, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Tsn, &mut T)> {
+        let base = self.base;
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(move |(i, v)| v.as_mut().map(|v| (base.plus(i as u32), v)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ring_behaves_as_a_map_in_its_window() {
+        let mut r = TsnRing::new(Tsn(u32::MAX - 1));
+        assert!(r.insert(Tsn(u32::MAX - 1), 'a', 10));
+        assert!(r.insert(Tsn(1), 'd', 10)); // across the wrap
+        assert!(r.insert(Tsn(0), 'c', 10));
+        assert!(!r.insert(Tsn(100), 'x', 10));
+        assert!(!r.insert(Tsn(5), 'x', 2));
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.remove(Tsn(0)), Some('c'));
+        assert_eq!(r.get(Tsn(1)), Some(&'d'));
+        let all: Vec<_> = r.iter().map(|(t, v)| (t.0, *v)).collect();
+        assert_eq!(all, vec![(u32::MAX - 1, 'a'), (1, 'd')]);
+        assert_eq!(r.pop_through(Tsn(0)), Some((Tsn(u32::MAX - 1), 'a')));
+        assert_eq!(r.pop_through(Tsn(0)), None);
+        assert!(!r.insert(Tsn(0), 'z', 10), "behind the base");
+        assert_eq!(r.pop_through(Tsn(7)), Some((Tsn(1), 'd')));
+        assert_eq!(r.pop_through(Tsn(7)), None);
+        assert!(r.is_empty());
+        assert!(r.insert(Tsn(8), 'e', 0));
+    }
 
     #[test]
     fn serial_comparison_wraps() {

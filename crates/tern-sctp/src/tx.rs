@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::chunk::{Data, Sack};
-use crate::tsn::Tsn;
+use crate::tsn::{Tsn, TsnRing};
 
 /// Partial reliability of one message (RFC 3758): give up after this many
 /// retransmissions, or once this instant has passed.
@@ -178,7 +178,7 @@ pub struct Outstanding {
 #[derive(Debug)]
 pub struct Sender {
     /// In flight, by TSN.
-    pub outstanding: BTreeMap<Tsn, Outstanding>,
+    pub outstanding: TsnRing<Outstanding>,
     /// Bytes in flight (not gap-acked, not marked for retransmission).
     pub flight_bytes: usize,
     /// Congestion window.
@@ -234,7 +234,7 @@ impl Sender {
         rto_max: Duration,
     ) -> Self {
         Sender {
-            outstanding: BTreeMap::new(),
+            outstanding: TsnRing::new(initial),
             flight_bytes: 0,
             // RFC 9260 §7.2.1: min(4·MTU, max(2·MTU, 4380)).
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
@@ -288,6 +288,7 @@ impl Sender {
                 message,
                 rel,
             },
+            usize::MAX, // TSNs are assigned in order: always the next slot
         );
     }
 
@@ -327,11 +328,8 @@ impl Sender {
         }
         // Cumulatively acknowledged chunks.
         let mut rtt: Option<Duration> = None;
-        while let Some((&tsn, _)) = self.outstanding.first_key_value() {
-            if tsn > cum {
-                break;
-            }
-            if let Some(o) = self.outstanding.remove(&tsn) {
+        while let Some((tsn, o)) = self.outstanding.pop_through(cum) {
+            {
                 let len = o.data.payload.len();
                 if !o.gap_acked && !o.retransmit {
                     self.flight_bytes -= len;
@@ -362,7 +360,7 @@ impl Sender {
             }
             for off in a..=b {
                 let t = cum.plus(u32::from(off));
-                if let Some(o) = self.outstanding.get_mut(&t) {
+                if let Some(o) = self.outstanding.get_mut(t) {
                     if !o.gap_acked {
                         o.gap_acked = true;
                         if o.transmissions == 1 {
@@ -391,12 +389,12 @@ impl Sender {
         }
         let mut fast_retransmit = false;
         if let Some(h) = highest_gap {
-            for (t, o) in self.outstanding.range_mut(..h) {
+            for (t, o) in self.outstanding.iter_mut().take_while(|(t, _)| *t < h) {
                 if !o.gap_acked && !o.retransmit {
                     o.misses += 1;
                     if o.misses == 3 {
                         o.retransmit = true;
-                        self.to_retransmit.insert(*t);
+                        self.to_retransmit.insert(t);
                         self.flight_bytes -= o.data.payload.len();
                         fast_retransmit = true;
                     }
@@ -442,7 +440,7 @@ impl Sender {
         for (t, o) in self.outstanding.iter_mut() {
             if !o.gap_acked && !o.retransmit {
                 o.retransmit = true;
-                self.to_retransmit.insert(*t);
+                self.to_retransmit.insert(t);
                 self.flight_bytes -= o.data.payload.len();
                 marked = true;
             }
@@ -474,7 +472,7 @@ impl Sender {
         }
         let tsn = loop {
             let &tsn = self.to_retransmit.first()?;
-            let o = self.outstanding.get(&tsn)?;
+            let o = self.outstanding.get(tsn)?;
             // RFC 3758 §3.5 A3: a chunk past its message's limits is abandoned, not resent.
             let give_up = o.rel.max_retransmits.is_some_and(|m| o.transmissions > m)
                 || o.rel.expires.is_some_and(|e| now >= e);
@@ -484,7 +482,7 @@ impl Sender {
             let id = o.message;
             self.abandon(id);
         };
-        let o = self.outstanding.get_mut(&tsn)?;
+        let o = self.outstanding.get_mut(tsn)?;
         if o.data.payload.len() > max_len {
             return None; // it goes in the next packet
         }
@@ -508,11 +506,11 @@ impl Sender {
             .outstanding
             .iter()
             .filter(|(_, o)| o.message == id)
-            .map(|(t, _)| *t)
+            .map(|(t, _)| t)
             .collect();
         let mut stream = None;
         for t in tsns {
-            let Some(o) = self.outstanding.remove(&t) else {
+            let Some(o) = self.outstanding.remove(t) else {
                 continue;
             };
             let len = o.data.payload.len();
