@@ -25,7 +25,8 @@ pub struct SctpConfig {
     pub port: u16,
     /// Largest SCTP packet (what fits in one DTLS record over the path).
     pub mtu: usize,
-    /// Our receive window (a_rwnd) in bytes.
+    /// Our receive window (a_rwnd) in bytes. The default, 8 MiB, covers
+    /// the bandwidth-delay product of 1 Gbit/s at 50 ms (6.25 MB).
     pub receive_window: u32,
     /// Streams we offer each way.
     pub streams: u16,
@@ -52,7 +53,7 @@ impl Default for SctpConfig {
         SctpConfig {
             port: 5000,
             mtu: 1200,
-            receive_window: 4 * 1024 * 1024,
+            receive_window: 8 * 1024 * 1024,
             streams: 65535,
             max_message_size: 256 * 1024,
             rto_initial: Duration::from_secs(1),
@@ -171,6 +172,8 @@ pub struct SctpStats {
     pub duplicates_received: u64,
     /// Packets sent.
     pub packets_sent: u64,
+    /// DATA dropped for lack of receive buffer (resent by the peer).
+    pub dropped_no_buffer: u64,
 }
 
 /// One SCTP association.
@@ -204,6 +207,12 @@ pub struct Association {
     undelivered: usize,
     stats: SctpStats,
     last_now_ms: u64,
+    last_now: Instant,
+    /// The a_rwnd in our last SACK.
+    advertised_rwnd: u32,
+    /// The application read enough to reopen a (nearly) closed window:
+    /// tell the peer without waiting for its next packet.
+    window_update_due: bool,
     next_message_id: u64,
     forward_tsn_due: bool,
     reset: Option<StreamReset>,
@@ -284,6 +293,9 @@ impl Association {
             undelivered: 0,
             stats: SctpStats::default(),
             last_now_ms: 0,
+            last_now: now,
+            advertised_rwnd: 0,
+            window_update_due: false,
             next_message_id: 0,
             forward_tsn_due: false,
             reset: None,
@@ -455,12 +467,18 @@ impl Association {
         let e = self.events.pop_front();
         if let Some(SctpEvent::Message(m)) = &e {
             self.undelivered -= m.data.len();
+            let window = self.config.receive_window;
+            if self.advertised_rwnd < window / 4 && self.a_rwnd() >= window / 2 {
+                self.window_update_due = true;
+            }
         }
         e
     }
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let update = self.window_update_due.then_some(self.last_now);
         [
+            update,
             self.t1_at,
             self.t3_at,
             self.sack_due,
@@ -505,6 +523,7 @@ impl Association {
     /// nothing is copied until reassembly.
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
         self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        self.last_now = self.last_now.max(now);
         if self.state == State::Done {
             return;
         }
@@ -755,18 +774,24 @@ impl Association {
         if d.immediate {
             self.sack_now = true;
         }
+        // Out of buffer: drop before recording it, so it is never acked and
+        // the sender resends it later (RFC 9260 §6.2). The next expected TSN
+        // is always taken, or fragments waiting for it could deadlock.
+        let limit = self
+            .config
+            .max_message_size
+            .max(self.config.receive_window as usize);
+        if self.reassembly.buffered + d.payload.len() > limit
+            && d.tsn != tracker.cumulative().next()
+        {
+            self.stats.dropped_no_buffer += 1;
+            self.sack_now = true;
+            return;
+        }
         match tracker.receive(d.tsn) {
             Arrival::Fresh => {
                 if tracker.has_gaps() {
                     self.sack_now = true; // out of order: SACK at once (RFC 9260 §6.7)
-                }
-                if self.reassembly.buffered + d.payload.len()
-                    > self
-                        .config
-                        .max_message_size
-                        .max(self.config.receive_window as usize)
-                {
-                    return;
                 }
                 for m in self.reassembly.insert(d) {
                     self.undelivered += m.data.len();
@@ -778,6 +803,12 @@ impl Association {
                 self.sack_now = true;
             }
             Arrival::OutOfWindow => {}
+        }
+        // A closed window is reported at once, so a zero-window probe is
+        // answered within a round trip rather than after the delayed-SACK
+        // timer (which would race the sender's T3).
+        if (self.a_rwnd() as usize) < self.config.mtu {
+            self.sack_now = true;
         }
     }
 
@@ -906,6 +937,7 @@ impl Association {
     /// Runs timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        self.last_now = self.last_now.max(now);
         if self.t1_at.is_some_and(|t| now >= t) {
             self.t1_count += 1;
             if self.t1_count > self.config.max_init_retransmits {
@@ -943,8 +975,9 @@ impl Association {
                 }
             }
         }
-        if self.sack_due.is_some_and(|t| now >= t) {
+        if self.sack_due.is_some_and(|t| now >= t) || self.window_update_due {
             self.sack_now = true;
+            self.window_update_due = false;
         }
         if let Some(r) = &mut self.reset {
             if let Some(p) = r.on_timeout(now, self.config.rto_max) {
@@ -986,6 +1019,7 @@ impl Association {
     /// the congestion and receive windows, each packet filled to the MTU.
     fn transmit(&mut self, now: Instant) {
         self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        self.last_now = self.last_now.max(now);
         if !matches!(
             self.state,
             State::Established
@@ -1007,6 +1041,7 @@ impl Association {
                 let rwnd = self.a_rwnd();
                 if let Some(t) = &mut self.tracker {
                     w.push(&Chunk::Sack(t.sack(rwnd)));
+                    self.advertised_rwnd = rwnd;
                 }
                 self.sack_now = false;
                 self.sack_due = None;

@@ -199,6 +199,8 @@ pub struct Sender {
     pub abandoned_messages: Vec<(u64, u16)>,
     /// Fast recovery until the cumulative ack passes this.
     fast_recovery_exit: Option<Tsn>,
+    /// A fast retransmit may send one chunk beyond cwnd.
+    fast_bypass: bool,
     /// Next TSN to assign.
     pub next_tsn: Tsn,
     /// Last cumulative TSN acknowledged.
@@ -246,6 +248,7 @@ impl Sender {
             inflight_by_stream: HashMap::new(),
             peer_rwnd,
             fast_recovery_exit: None,
+            fast_bypass: false,
             next_tsn: initial,
             cumulative_acked: Tsn(initial.0.wrapping_sub(1)),
             srtt: None,
@@ -352,8 +355,9 @@ impl Sender {
             self.cumulative_acked = cum;
         }
         self.abandoned = self.abandoned.split_off(&cum.next());
-        // Gap-acked chunks, and miss indications for the holes below the highest gap.
-        let mut highest_gap: Option<Tsn> = None;
+        // Gap-acked chunks, and miss indications for the holes below the
+        // highest newly acknowledged TSN (RFC 9260 §7.2.4 HTNA).
+        let mut highest_new: Option<(Tsn, Instant)> = None;
         for &(a, b) in &s.gaps {
             if a == 0 || b < a {
                 continue;
@@ -363,6 +367,9 @@ impl Sender {
                 if let Some(o) = self.outstanding.get_mut(t) {
                     if !o.gap_acked {
                         o.gap_acked = true;
+                        let sent = o.sent_at;
+                        highest_new =
+                            Some(highest_new.map_or((t, sent), |(h, s)| (h.max(t), s.max(sent))));
                         if o.transmissions == 1 {
                             // Newly acknowledged and sent once: a valid RTT sample (Karn).
                             rtt = Some(now.saturating_duration_since(o.sent_at));
@@ -381,16 +388,18 @@ impl Sender {
                         }
                     }
                 }
-                highest_gap = Some(highest_gap.map_or(t, |h| h.max(t)));
             }
         }
         if let Some(r) = rtt {
             self.rtt_sample(r);
         }
         let mut fast_retransmit = false;
-        if let Some(h) = highest_gap {
+        if let Some((h, newest_sent)) = highest_new {
             for (t, o) in self.outstanding.iter_mut().take_while(|(t, _)| *t < h) {
-                if !o.gap_acked && !o.retransmit {
+                // Only chunks (re)sent no later than what was just acknowledged
+                // count as missed: a retransmission still on its way is not
+                // lost because older data arrived (no retransmission storms).
+                if !o.gap_acked && !o.retransmit && o.sent_at <= newest_sent {
                     o.misses += 1;
                     if o.misses == 3 {
                         o.retransmit = true;
@@ -406,6 +415,9 @@ impl Sender {
             if cum >= exit {
                 self.fast_recovery_exit = None;
             }
+        }
+        if fast_retransmit {
+            self.fast_bypass = true;
         }
         if fast_retransmit && self.fast_recovery_exit.is_none() {
             self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
@@ -467,7 +479,10 @@ impl Sender {
         max_len: usize,
         fast: bool,
     ) -> Option<Data> {
-        if !fast && self.flight_bytes >= self.cwnd {
+        // On a fast retransmit one chunk may go beyond the window (RFC 9260
+        // §7.2.4 step 3); everything else waits for room.
+        let bypass = fast && self.fast_bypass;
+        if !bypass && self.flight_bytes >= self.cwnd {
             return None;
         }
         let tsn = loop {
@@ -487,6 +502,7 @@ impl Sender {
             return None; // it goes in the next packet
         }
         self.to_retransmit.remove(&tsn);
+        self.fast_bypass = false;
         o.retransmit = false;
         o.misses = 0;
         o.transmissions += 1;

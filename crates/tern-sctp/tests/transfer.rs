@@ -345,18 +345,19 @@ fn ordered_max_retransmits_0_skips_forward_with_forward_tsn() {
 
 #[test]
 fn zero_window_for_10_seconds_then_the_transfer_completes() {
+    // 16 MiB against the default 8 MiB receive window.
     let mut p = pair(11, 0.0, 0.0, Duration::from_millis(10));
     assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()
         && p.b.is_established()));
     let mut rng = SeededRandom::new(99);
     let mut sent = Vec::new();
-    for _ in 0..128 {
+    for _ in 0..256 {
         let mut m = vec![0u8; 64 * 1024];
         rng.fill(&mut m);
         p.a.send(p.now, 3, 53, &m, false).unwrap();
         sent.push(m);
     }
-    // B's application stops reading: its 4 MiB window fills and closes.
+    // B's application stops reading: its 8 MiB window fills and closes.
     p.hold_b = true;
     p.run(Duration::from_secs(10), |_| false);
     assert!(
@@ -367,8 +368,8 @@ fn zero_window_for_10_seconds_then_the_transfer_completes() {
     p.hold_b = false;
     let resumed = p.now;
     assert!(
-        p.run(Duration::from_secs(60), |p| messages(&p.got_b).len() == 128),
-        "delivered {} of 128 after the window reopened",
+        p.run(Duration::from_secs(60), |p| messages(&p.got_b).len() == 256),
+        "delivered {} of 256 after the window reopened",
         messages(&p.got_b).len()
     );
     println!("window reopened: the rest took {:?}", p.now - resumed);

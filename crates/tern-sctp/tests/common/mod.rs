@@ -134,6 +134,7 @@ impl<T: Node> Pair<T> {
                 .min();
             let Some(next) = next else { return done(self) };
             if next > limit {
+                self.now = limit;
                 return done(self);
             }
             self.now = self.now.max(next);
