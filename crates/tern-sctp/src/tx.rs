@@ -201,6 +201,10 @@ pub struct Sender {
     fast_recovery_exit: Option<Tsn>,
     /// A fast retransmit may send one chunk beyond cwnd.
     fast_bypass: bool,
+    /// The one chunk being timed (RFC 9260 §6.3.1 C5: one RTT measurement
+    /// per round trip). Timing every newly acked chunk let chunks acked
+    /// late (lost SACKs, gap reports past 64 blocks) inflate SRTT to minutes.
+    rtt_probe: Option<(Tsn, Instant)>,
     /// Next TSN to assign.
     pub next_tsn: Tsn,
     /// Last cumulative TSN acknowledged.
@@ -249,6 +253,7 @@ impl Sender {
             peer_rwnd,
             fast_recovery_exit: None,
             fast_bypass: false,
+            rtt_probe: None,
             next_tsn: initial,
             cumulative_acked: Tsn(initial.0.wrapping_sub(1)),
             srtt: None,
@@ -276,6 +281,9 @@ impl Sender {
             self.next_tsn = d.tsn.next();
         }
         let len = d.payload.len();
+        if self.rtt_probe.is_none() {
+            self.rtt_probe = Some((d.tsn, now));
+        }
         self.flight_bytes += len;
         *self.inflight_by_stream.entry(d.stream).or_insert(0) += len;
         self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
@@ -344,8 +352,7 @@ impl Sender {
                     out.acked_bytes += len;
                     self.stream_acked(o.data.stream, len);
                 }
-                if o.transmissions == 1 {
-                    // Karn: only unambiguous samples.
+                if self.rtt_probe.is_some_and(|(p, _)| p == tsn) && o.transmissions == 1 {
                     rtt = Some(now.saturating_duration_since(o.sent_at));
                 }
             }
@@ -370,8 +377,7 @@ impl Sender {
                         let sent = o.sent_at;
                         highest_new =
                             Some(highest_new.map_or((t, sent), |(h, s)| (h.max(t), s.max(sent))));
-                        if o.transmissions == 1 {
-                            // Newly acknowledged and sent once: a valid RTT sample (Karn).
+                        if self.rtt_probe.is_some_and(|(p, _)| p == t) && o.transmissions == 1 {
                             rtt = Some(now.saturating_duration_since(o.sent_at));
                         }
                         let len = o.data.payload.len();
@@ -392,6 +398,12 @@ impl Sender {
         }
         if let Some(r) = rtt {
             self.rtt_sample(r);
+            self.rtt_probe = None;
+        }
+        // A probe the peer moved past without a sample (abandoned, or acked
+        // in a SACK we never saw) is replaced by the next chunk sent.
+        if self.rtt_probe.is_some_and(|(p, _)| p <= cum) {
+            self.rtt_probe = None;
         }
         let mut fast_retransmit = false;
         if let Some((h, newest_sent)) = highest_new {
@@ -506,6 +518,9 @@ impl Sender {
         o.retransmit = false;
         o.misses = 0;
         o.transmissions += 1;
+        if self.rtt_probe.is_some_and(|(p, _)| p == tsn) {
+            self.rtt_probe = None; // Karn: a retransmitted chunk gives no sample
+        }
         o.sent_at = now;
         self.flight_bytes += o.data.payload.len();
         Some(o.data.clone())

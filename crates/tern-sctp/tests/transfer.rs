@@ -319,6 +319,12 @@ fn partial_reliability(unordered: bool, seed: u64) {
             "ordered delivery skips abandoned messages but never reorders"
         );
     }
+    // The tail settles in seconds: one RTT sample per round trip keeps the
+    // RTO sane (timing every late-acked chunk once pushed this past 25 min).
+    assert!(
+        settle_start_elapsed < Duration::from_secs(60),
+        "tail took {settle_start_elapsed:?}"
+    );
     // And the stream keeps working for reliable traffic afterwards.
     let before = messages(&p.got_b).len();
     p.a.send(p.now, 2, 51, b"after", false).unwrap();
