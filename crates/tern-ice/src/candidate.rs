@@ -168,7 +168,7 @@ impl FromStr for Candidate {
     /// needs resolving first.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |m: &str| CandidateParseError(format!("{m} in {s:?}"));
-                // ASCII whitespace only, as the tokens are split: trimming Unicode
+        // ASCII whitespace only, as the tokens are split: trimming Unicode
         // spaces too would strip them from a value that is last only after
         // reordering (found by the fuzzer).
         let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
@@ -277,11 +277,12 @@ mod tests {
             let again: Candidate = c.to_string().parse().unwrap();
             assert_eq!(c, again);
         }
-                // raddr/rport move before the extensions when printed; a value
+        // raddr/rport move before the extensions when printed; a value
         // ending in a Unicode space must survive being last.
-        let c: Candidate = "candidate:1 1 udp 1 192.0.2.1 9 typ srflx k v\u{a0} raddr 192.0.2.2 rport 9"
-            .parse()
-            .unwrap();
+        let c: Candidate =
+            "candidate:1 1 udp 1 192.0.2.1 9 typ srflx k v\u{a0} raddr 192.0.2.2 rport 9"
+                .parse()
+                .unwrap();
         assert_eq!(c.extensions, vec![("k".into(), "v\u{a0}".into())]);
         assert_eq!(c.to_string().parse::<Candidate>().unwrap(), c);
         let c: Candidate = "candidate:842163049 1 udp 1677729535 203.0.113.7 61665 typ srflx raddr 192.0.2.5 rport 46243 generation 0".parse().unwrap();
