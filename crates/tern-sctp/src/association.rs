@@ -40,6 +40,10 @@ pub struct SctpConfig {
     pub rto_max: Duration,
     /// Delayed SACK timer (RFC 9260 §6.2: at most 500 ms; 200 ms usual).
     pub delayed_sack: Duration,
+    /// Packets of new data sent at most in one go (RFC 9260 §6.1 D,
+    /// Max.Burst): a SACK that acknowledges a lot at once does not turn
+    /// into a line-rate burst that overflows a queue.
+    pub max_burst: usize,
     /// INIT / COOKIE ECHO retransmissions before giving up.
     pub max_init_retransmits: u32,
     /// Consecutive T3 expiries before the association is declared dead.
@@ -60,6 +64,7 @@ impl Default for SctpConfig {
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
             delayed_sack: Duration::from_millis(200),
+            max_burst: 4,
             max_init_retransmits: 8,
             max_retransmits: 10,
             zero_checksum: true,
@@ -1035,6 +1040,7 @@ impl Association {
             verification_tag: self.peer_tag,
         };
         let data_overhead = 16; // DATA chunk header
+        let mut new_data_packets = 0;
         loop {
             let mut w = PacketWriter::new(header);
             if self.sack_now {
@@ -1101,8 +1107,11 @@ impl Association {
                 }
                 self.forward_tsn_due = false;
             }
-            // New data.
-            if self.state == State::Established || self.state == State::ShutdownPending {
+            // New data, at most Max.Burst packets of it per call.
+            let mut carries_new = false;
+            if (self.state == State::Established || self.state == State::ShutdownPending)
+                && new_data_packets < self.config.max_burst
+            {
                 while w.len() + data_overhead + 1 < self.config.mtu && !self.send_queue.is_empty() {
                     let room = self.config.mtu - w.len() - data_overhead;
                     if !sender.can_send(room.min(self.send_queue.total.max(1))) {
@@ -1116,8 +1125,10 @@ impl Association {
                     w.push_data(&d);
                     sender.sent(d, now, id, rel);
                     added = true;
+                    carries_new = true;
                 }
             }
+            new_data_packets += usize::from(carries_new);
             if added && self.t3_at.is_none() {
                 self.t3_at = Some(now + sender.rto);
             }

@@ -388,3 +388,26 @@ fn zero_window_for_10_seconds_then_the_transfer_completes() {
         "probes, not timeouts, kept it going"
     );
 }
+
+#[test]
+fn max_burst_limits_a_send_into_an_open_window() {
+    let mut p = pair(12, 0.0, 0.0, Duration::from_millis(10));
+    assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()
+        && p.b.is_established()));
+    // Grow the congestion window, then let everything be acknowledged.
+    for _ in 0..64 {
+        p.a.send(p.now, 0, 53, &[1; 64 * 1024], false).unwrap();
+    }
+    assert!(p.run(Duration::from_secs(30), |p| !p.a.has_unacknowledged()));
+    assert!(p.a.cwnd() > 100 * 1200, "cwnd {}", p.a.cwnd());
+    // A large send into the idle, wide-open window: at most Max.Burst (4)
+    // packets leave at once; the rest follows the acknowledgements.
+    p.collect();
+    p.in_flight.clear();
+    p.a.send(p.now, 0, 53, &[2; 256 * 1024], false).unwrap();
+    let mut burst = 0;
+    while p.a.poll_transmit().is_some() {
+        burst += 1;
+    }
+    assert_eq!(burst, 4);
+}
