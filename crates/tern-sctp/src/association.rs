@@ -489,6 +489,7 @@ impl Association {
             self.sack_due,
             self.shutdown_at,
             self.reset.as_ref().and_then(|r| r.retry_at),
+            self.sender.as_ref().and_then(|s| s.rack_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -983,6 +984,11 @@ impl Association {
         if self.sack_due.is_some_and(|t| now >= t) || self.window_update_due {
             self.sack_now = true;
             self.window_update_due = false;
+        }
+        if let Some(s) = &mut self.sender {
+            if s.rack_timeout().is_some_and(|t| now >= t) {
+                s.on_rack_timeout(now);
+            }
         }
         if let Some(r) = &mut self.reset {
             if let Some(p) = r.on_timeout(now, self.config.rto_max) {

@@ -205,6 +205,18 @@ pub struct Sender {
     /// per round trip). Timing every newly acked chunk let chunks acked
     /// late (lost SACKs, gap reports past 64 blocks) inflate SRTT to minutes.
     rtt_probe: Option<(Tsn, Instant)>,
+    /// The highest TSN acknowledged so far.
+    highest_acked: Tsn,
+    /// When the newest acknowledged chunk was (last) sent.
+    newest_acked_sent: Option<Instant>,
+    /// A chunk sent once was acknowledged after a higher one: the path reorders.
+    reordering_seen: bool,
+    /// The RACK reorder timer.
+    rack_at: Option<Instant>,
+    /// What to restore if the last fast recovery proves spurious.
+    undo: Option<Undo>,
+    /// Fast recoveries undone because their retransmissions were spurious.
+    pub spurious_recoveries: u64,
     /// Next TSN to assign.
     pub next_tsn: Tsn,
     /// Last cumulative TSN acknowledged.
@@ -218,6 +230,16 @@ pub struct Sender {
     rto_min: Duration,
     rto_max: Duration,
     mtu: usize,
+}
+
+/// The window before a fast recovery, kept until its retransmissions are
+/// known to have been needed or not.
+#[derive(Debug)]
+struct Undo {
+    cwnd: usize,
+    ssthresh: usize,
+    retransmitted: Vec<Tsn>,
+    reported: usize,
 }
 
 /// What a SACK did.
@@ -254,6 +276,12 @@ impl Sender {
             fast_recovery_exit: None,
             fast_bypass: false,
             rtt_probe: None,
+            highest_acked: Tsn(initial.0.wrapping_sub(1)),
+            newest_acked_sent: None,
+            reordering_seen: false,
+            rack_at: None,
+            undo: None,
+            spurious_recoveries: 0,
             next_tsn: initial,
             cumulative_acked: Tsn(initial.0.wrapping_sub(1)),
             srtt: None,
@@ -339,6 +367,7 @@ impl Sender {
         }
         // Cumulatively acknowledged chunks.
         let mut rtt: Option<Duration> = None;
+        let mut newest_acked_sent: Option<Instant> = None;
         while let Some((tsn, o)) = self.outstanding.pop_through(cum) {
             {
                 let len = o.data.payload.len();
@@ -351,6 +380,10 @@ impl Sender {
                 if !o.gap_acked {
                     out.acked_bytes += len;
                     self.stream_acked(o.data.stream, len);
+                    if o.transmissions == 1 && tsn < self.highest_acked {
+                        self.reordering_seen = true;
+                    }
+                    newest_acked_sent = newest_acked_sent.max(Some(o.sent_at));
                 }
                 if self.rtt_probe.is_some_and(|(p, _)| p == tsn) && o.transmissions == 1 {
                     rtt = Some(now.saturating_duration_since(o.sent_at));
@@ -374,6 +407,9 @@ impl Sender {
                 if let Some(o) = self.outstanding.get_mut(t) {
                     if !o.gap_acked {
                         o.gap_acked = true;
+                        if o.transmissions == 1 && t < self.highest_acked {
+                            self.reordering_seen = true;
+                        }
                         let sent = o.sent_at;
                         highest_new =
                             Some(highest_new.map_or((t, sent), |(h, s)| (h.max(t), s.max(sent))));
@@ -405,8 +441,19 @@ impl Sender {
         if self.rtt_probe.is_some_and(|(p, _)| p <= cum) {
             self.rtt_probe = None;
         }
+        self.highest_acked = self.highest_acked.max(cum);
+        if let Some((h, sent)) = highest_new {
+            self.highest_acked = self.highest_acked.max(h);
+            newest_acked_sent = newest_acked_sent.max(Some(sent));
+        }
+        if let Some(sent) = newest_acked_sent {
+            self.newest_acked_sent = self.newest_acked_sent.max(Some(sent));
+        }
         let mut fast_retransmit = false;
-        if let Some((h, newest_sent)) = highest_new {
+        if self.reordering_seen {
+            // The path reorders: time-based loss detection (RACK, RFC 8985).
+            fast_retransmit = self.rack_detect(now);
+        } else if let Some((h, newest_sent)) = highest_new {
             for (t, o) in self.outstanding.iter_mut().take_while(|(t, _)| *t < h) {
                 // Only chunks (re)sent no later than what was just acknowledged
                 // count as missed: a retransmission still on its way is not
@@ -422,6 +469,9 @@ impl Sender {
                 }
             }
         }
+        if !s.duplicates.is_empty() {
+            self.check_undo(&s.duplicates);
+        }
         // Congestion control.
         if let Some(exit) = self.fast_recovery_exit {
             if cum >= exit {
@@ -429,14 +479,7 @@ impl Sender {
             }
         }
         if fast_retransmit {
-            self.fast_bypass = true;
-        }
-        if fast_retransmit && self.fast_recovery_exit.is_none() {
-            self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
-            self.cwnd = self.ssthresh;
-            self.partial_bytes_acked = 0;
-            self.fast_recovery_exit = Some(Tsn(self.next_tsn.0.wrapping_sub(1)));
-        // the highest outstanding
+            self.enter_fast_recovery();
         } else if out.advanced && self.fast_recovery_exit.is_none() {
             if self.cwnd <= self.ssthresh {
                 // Slow start; the cwnd was in use if we had data in flight near it.
@@ -457,9 +500,96 @@ impl Sender {
         out
     }
 
+    fn enter_fast_recovery(&mut self) {
+        self.fast_bypass = true;
+        if self.fast_recovery_exit.is_none() {
+            self.undo = Some(Undo {
+                cwnd: self.cwnd,
+                ssthresh: self.ssthresh,
+                retransmitted: Vec::new(),
+                reported: 0,
+            });
+            self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
+            self.cwnd = self.ssthresh;
+            self.partial_bytes_acked = 0;
+            // Until the highest TSN outstanding now is acknowledged.
+            self.fast_recovery_exit = Some(Tsn(self.next_tsn.0.wrapping_sub(1)));
+        }
+    }
+
+    /// RACK (RFC 8985 §6.2), once the path has shown reordering: a chunk
+    /// sent no later than the newest acknowledged one is lost once it has
+    /// been out for SRTT plus a reordering window of SRTT/4; until then the
+    /// reorder timer waits for it. Three miss reports alone no longer
+    /// count, so reordering does not cause spurious retransmissions.
+    fn rack_detect(&mut self, now: Instant) -> bool {
+        self.rack_at = None;
+        let (Some(newest), Some(srtt)) = (self.newest_acked_sent, self.srtt) else {
+            return false;
+        };
+        let wait = srtt + srtt / 2;
+        let mut lost = false;
+        let mut next: Option<Instant> = None;
+        for (t, o) in self.outstanding.iter_mut() {
+            if t >= self.highest_acked {
+                break;
+            }
+            if o.gap_acked || o.retransmit || o.sent_at > newest {
+                continue;
+            }
+            let due = o.sent_at + wait;
+            if now >= due {
+                o.retransmit = true;
+                self.to_retransmit.insert(t);
+                self.flight_bytes -= o.data.payload.len();
+                lost = true;
+            } else {
+                next = Some(next.map_or(due, |n: Instant| n.min(due)));
+            }
+        }
+        self.rack_at = next;
+        lost
+    }
+
+    /// When the RACK reorder timer is due.
+    pub fn rack_timeout(&self) -> Option<Instant> {
+        self.rack_at
+    }
+
+    /// The RACK reorder timer fired.
+    pub fn on_rack_timeout(&mut self, now: Instant) {
+        if self.rack_detect(now) {
+            self.enter_fast_recovery();
+        }
+    }
+
+    /// Duplicate TSNs the peer reported: if every chunk fast-retransmitted
+    /// in the last recovery arrived twice, the originals were only late
+    /// (reordering), and the window reduction is undone (as TCP does with
+    /// D-SACK, RFC 3708).
+    fn check_undo(&mut self, duplicates: &[u32]) {
+        let Some(u) = &mut self.undo else {
+            return;
+        };
+        for d in duplicates {
+            if u.retransmitted.contains(&Tsn(*d)) {
+                u.reported += 1;
+            }
+        }
+        if !u.retransmitted.is_empty() && u.reported >= u.retransmitted.len() {
+            self.cwnd = self.cwnd.max(u.cwnd);
+            self.ssthresh = self.ssthresh.max(u.ssthresh);
+            self.fast_recovery_exit = None;
+            self.reordering_seen = true;
+            self.spurious_recoveries += 1;
+            self.undo = None;
+        }
+    }
+
     /// T3-rtx expired (RFC 9260 §6.3.3, §7.2.3): back off, mark everything
     /// outstanding for retransmission, collapse the window.
     pub fn on_t3_timeout(&mut self) {
+        self.undo = None;
         let mut marked = false;
         for (t, o) in self.outstanding.iter_mut() {
             if !o.gap_acked && !o.retransmit {
@@ -515,6 +645,13 @@ impl Sender {
         }
         self.to_retransmit.remove(&tsn);
         self.fast_bypass = false;
+        if let Some(u) = &mut self.undo {
+            if u.retransmitted.len() < 256 {
+                u.retransmitted.push(tsn);
+            } else {
+                self.undo = None; // too much lost to be reordering
+            }
+        }
         o.retransmit = false;
         o.misses = 0;
         o.transmissions += 1;
@@ -662,6 +799,50 @@ mod tests {
         assert!(s.has_retransmissions());
         let r = s.next_retransmission(now, 1200, true).unwrap();
         assert_eq!(r.tsn, Tsn(2));
+    }
+
+    #[test]
+    fn a_recovery_whose_retransmission_was_spurious_is_undone() {
+        let now = Instant::now();
+        let mut s = Sender::new(
+            Tsn(1),
+            1200,
+            1 << 20,
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
+        s.cwnd = 20_000;
+        for t in 1..=6 {
+            s.sent(d(t, 1000), now, 0, Reliability::default());
+        }
+        // TSN 1 looks lost: three SACKs acknowledge 2, 3 and 4 above it.
+        for hi in 2..=4u16 {
+            s.on_sack(
+                &Sack {
+                    cumulative_tsn: 0,
+                    a_rwnd: 1 << 20,
+                    gaps: vec![(2, hi)],
+                    duplicates: vec![],
+                },
+                now,
+            );
+        }
+        assert_eq!(s.cwnd, 10_000, "halved on fast retransmit");
+        assert_eq!(s.next_retransmission(now, 1200, true).unwrap().tsn, Tsn(1));
+        // The original was only late: the peer reports TSN 1 twice.
+        s.on_sack(
+            &Sack {
+                cumulative_tsn: 6,
+                a_rwnd: 1 << 20,
+                gaps: vec![],
+                duplicates: vec![1],
+            },
+            now,
+        );
+        assert!(s.cwnd >= 20_000, "restored (then grown): {}", s.cwnd);
+        assert_eq!(s.spurious_recoveries, 1);
+        assert!(s.reordering_seen, "and loss detection turns time-based");
     }
 
     #[test]
