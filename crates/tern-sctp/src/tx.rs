@@ -740,6 +740,17 @@ impl Sender {
 mod tests {
     use super::*;
 
+    fn sender() -> Sender {
+        Sender::new(
+            Tsn(1),
+            1200,
+            1 << 20,
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        )
+    }
+
     fn d(tsn: u32, len: usize) -> Data {
         Data {
             tsn: Tsn(tsn),
@@ -757,14 +768,7 @@ mod tests {
     #[test]
     fn slow_start_then_fast_retransmit_after_three_misses() {
         let now = Instant::now();
-        let mut s = Sender::new(
-            Tsn(1),
-            1200,
-            1 << 20,
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut s = sender();
         let cwnd0 = s.cwnd;
         for t in 1..=4 {
             s.sent(d(t, 1000), now, 0, Reliability::default());
@@ -804,14 +808,7 @@ mod tests {
     #[test]
     fn a_recovery_whose_retransmission_was_spurious_is_undone() {
         let now = Instant::now();
-        let mut s = Sender::new(
-            Tsn(1),
-            1200,
-            1 << 20,
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut s = sender();
         s.cwnd = 20_000;
         for t in 1..=6 {
             s.sent(d(t, 1000), now, 0, Reliability::default());
@@ -848,14 +845,7 @@ mod tests {
     #[test]
     fn t3_timeout_collapses_the_window_and_backs_off() {
         let now = Instant::now();
-        let mut s = Sender::new(
-            Tsn(1),
-            1200,
-            1 << 20,
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut s = sender();
         s.sent(d(1, 500), now, 0, Reliability::default());
         s.on_t3_timeout();
         assert_eq!(s.cwnd, 1200);
@@ -867,14 +857,7 @@ mod tests {
     #[test]
     fn a_sack_for_unsent_tsns_is_ignored() {
         let now = Instant::now();
-        let mut s = Sender::new(
-            Tsn(1),
-            1200,
-            1 << 20,
-            Duration::from_secs(1),
-            Duration::from_millis(200),
-            Duration::from_secs(60),
-        );
+        let mut s = sender();
         s.sent(d(1, 500), now, 0, Reliability::default());
         let o = s.on_sack(
             &Sack {
