@@ -211,7 +211,7 @@ pub struct Association {
     events: VecDeque<SctpEvent>,
     undelivered: usize,
     stats: SctpStats,
-    last_now_ms: u64,
+    /// The latest time passed in.
     last_now: Instant,
     /// The a_rwnd in our last SACK.
     advertised_rwnd: u32,
@@ -268,6 +268,7 @@ impl Association {
         };
         let my_initial_tsn = Tsn(rng.next_u32());
         let t1_rto = config.rto_initial;
+        let config_window = config.receive_window;
         Association {
             config,
             state: State::Closed,
@@ -297,9 +298,9 @@ impl Association {
             events: VecDeque::new(),
             undelivered: 0,
             stats: SctpStats::default(),
-            last_now_ms: 0,
             last_now: now,
-            advertised_rwnd: 0,
+            // Nothing to update until a SACK has shown a (nearly) closed window.
+            advertised_rwnd: config_window,
             window_update_due: false,
             next_message_id: 0,
             forward_tsn_due: false,
@@ -496,6 +497,13 @@ impl Association {
         .min()
     }
 
+    /// Milliseconds since this association was created (cookie timestamps).
+    fn now_ms(&self) -> u64 {
+        self.last_now
+            .saturating_duration_since(self.created)
+            .as_millis() as u64
+    }
+
     fn a_rwnd(&self) -> u32 {
         let held = self.reassembly.buffered + self.undelivered;
         (self.config.receive_window as usize).saturating_sub(held) as u32
@@ -528,7 +536,6 @@ impl Association {
     /// buffer DTLS decrypted into): DATA payloads are slices of it, so
     /// nothing is copied until reassembly.
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
-        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
         self.last_now = self.last_now.max(now);
         if self.state == State::Done {
             return;
@@ -667,7 +674,7 @@ impl Association {
 
     fn on_init(&mut self, i: Init) {
         // Stateless answer: everything needed later travels in the cookie.
-        let now_ms = self.last_now_ms;
+        let now_ms = self.now_ms();
         let mut cookie = Vec::with_capacity(64);
         cookie.extend_from_slice(&self.my_tag.to_be_bytes());
         cookie.extend_from_slice(&self.my_initial_tsn.0.to_be_bytes());
@@ -743,7 +750,7 @@ impl Association {
         }
         let be32 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
         let ts = u64::from_be_bytes(body[22..30].try_into().unwrap_or([0; 8]));
-        let age = self.last_now_ms.saturating_sub(ts);
+        let age = self.now_ms().saturating_sub(ts);
         if age > COOKIE_LIFETIME_MS {
             // RFC 9260 §5.1.5 step 3 and §3.3.10.3: report a Stale Cookie
             // (cause 3, with the staleness in microseconds); the peer starts over.
@@ -789,6 +796,7 @@ impl Association {
             .max(self.config.receive_window as usize);
         if self.reassembly.buffered + d.payload.len() > limit
             && d.tsn != tracker.cumulative().next()
+            && !tracker.has(d.tsn)
         {
             self.stats.dropped_no_buffer += 1;
             self.sack_now = true;
@@ -942,7 +950,6 @@ impl Association {
 
     /// Runs timers.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
         self.last_now = self.last_now.max(now);
         if self.t1_at.is_some_and(|t| now >= t) {
             self.t1_count += 1;
@@ -1029,7 +1036,6 @@ impl Association {
     /// Builds packets: a SACK if due, retransmissions, then new data, up to
     /// the congestion and receive windows, each packet filled to the MTU.
     fn transmit(&mut self, now: Instant) {
-        self.last_now_ms = now.saturating_duration_since(self.created).as_millis() as u64;
         self.last_now = self.last_now.max(now);
         if !matches!(
             self.state,

@@ -293,7 +293,6 @@ pub struct SctpTransport {
     /// Ids whose reset the peer refused: never reused.
     burned: BTreeSet<u16>,
     events: VecDeque<DataChannelEvent>,
-    connected: bool,
     stats: DataChannelStats,
 }
 
@@ -312,7 +311,6 @@ impl SctpTransport {
             above_threshold: BTreeSet::new(),
             burned: BTreeSet::new(),
             events: VecDeque::new(),
-            connected: false,
             stats: DataChannelStats::default(),
         }
     }
@@ -399,7 +397,7 @@ impl SctpTransport {
                 low_threshold: 0,
             },
         );
-        if self.connected {
+        if self.assoc.is_established() {
             self.open_channel(now, id);
         }
         Ok(DataChannelId(id))
@@ -608,7 +606,6 @@ impl SctpTransport {
         while let Some(e) = self.assoc.poll_event() {
             match e {
                 SctpEvent::Connected => {
-                    self.connected = true;
                     self.events.push_back(DataChannelEvent::Connected);
                     let waiting: Vec<u16> = self.channels.keys().copied().collect();
                     for id in waiting {
@@ -659,7 +656,6 @@ impl SctpTransport {
                             .push_back(DataChannelEvent::Closed(DataChannelId(id)));
                     }
                     self.above_threshold.clear();
-                    self.connected = false;
                     self.events.push_back(match e {
                         SctpEvent::Aborted(why) => DataChannelEvent::TransportFailed(why),
                         _ => DataChannelEvent::TransportClosed,

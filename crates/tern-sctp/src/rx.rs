@@ -47,9 +47,14 @@ impl DataTracker {
         !self.above.is_empty()
     }
 
+    /// Whether `tsn` was already received.
+    pub fn has(&self, tsn: Tsn) -> bool {
+        tsn <= self.cumulative || self.above.contains(&tsn)
+    }
+
     /// Records a TSN.
     pub fn receive(&mut self, tsn: Tsn) -> Arrival {
-        if tsn <= self.cumulative || self.above.contains(&tsn) {
+        if self.has(tsn) {
             if self.duplicates.len() < 32 {
                 self.duplicates.push(tsn.0);
             }

@@ -147,6 +147,19 @@ fn dcep_opens_channels_both_ways_with_their_parameters() {
         ]
     );
     assert_eq!(p.a.stats().bad_dcep + p.b.stats().bad_dcep, 0);
+    // Text that is not UTF-8 is counted and delivered with U+FFFD.
+    p.a.association_mut()
+        .send(p.now, chat.0, 51, &[b'o', 0xff, b'k'], false)
+        .unwrap();
+    assert!(
+        p.run(Duration::from_secs(5), |p| messages(&p.got_b, chat).len()
+            == 5)
+    );
+    assert_eq!(
+        messages(&p.got_b, chat)[4],
+        DataChannelMessage::Text("o\u{fffd}k".into())
+    );
+    assert_eq!(p.b.stats().invalid_utf8, 1);
 }
 
 #[test]

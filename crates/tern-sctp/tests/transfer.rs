@@ -411,3 +411,78 @@ fn max_burst_limits_a_send_into_an_open_window() {
     }
     assert_eq!(burst, 4);
 }
+
+#[test]
+fn out_of_buffer_data_is_dropped_unacked_but_the_next_expected_tsn_is_kept() {
+    use tern_sctp::chunk::{parse_packet, Chunk, CommonHeader, Data, PacketWriter};
+    let now = Instant::now();
+    let small = SctpConfig {
+        receive_window: 16 * 1024,
+        max_message_size: 16 * 1024,
+        ..SctpConfig::default()
+    };
+    let mut a = Association::new(SctpConfig::default(), Box::new(SeededRandom::new(1)), now);
+    let b = Association::new(small, Box::new(SeededRandom::new(2)), now);
+    a.connect(now);
+    let mut p = Pair::new(a, b, now, 3, 0.0, 0.0, Duration::from_millis(5));
+    assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()
+        && p.b.is_established()));
+    // Learn B's tag and next expected TSN from one real DATA packet.
+    p.a.send(p.now, 0, 53, b"x", false).unwrap();
+    let pkt = p.a.poll_transmit().unwrap();
+    let (h, chunks) = parse_packet(&pkt, true).unwrap();
+    let Some(Chunk::Data(first)) = chunks.into_iter().find(|c| matches!(c, Chunk::Data(_))) else {
+        panic!("no DATA");
+    };
+    p.b.handle_receive(p.now, &pkt);
+    let tsn = first.tsn;
+    // Middle fragments of a message whose start (tsn + 1) is missing pile
+    // up in reassembly until the 16 KiB buffer is full.
+    let fragment = |n: u32, begin: bool| Data {
+        tsn: tsn.plus(n),
+        stream: 0,
+        ssn: 1,
+        ppid: 53,
+        unordered: false,
+        begin,
+        end: false,
+        immediate: false,
+        payload: vec![n as u8; 1000].into(),
+    };
+    let deliver = |b: &mut Association, d: Data| {
+        let mut w = PacketWriter::new(CommonHeader {
+            verification_tag: h.verification_tag,
+            ..h
+        });
+        w.push(&Chunk::Data(d));
+        b.handle_receive(now, &w.finish(false));
+    };
+    for n in 2..=17 {
+        deliver(&mut p.b, fragment(n, false));
+    }
+    assert_eq!(p.b.stats().dropped_no_buffer, 0);
+    deliver(&mut p.b, fragment(18, false));
+    assert_eq!(p.b.stats().dropped_no_buffer, 1, "no room: dropped");
+    // Dropped means not acknowledged: the SACK's gap ends at 17.
+    let sack = std::iter::from_fn(|| p.b.poll_transmit())
+        .filter_map(|pk| parse_packet(&pk, true).ok())
+        .flat_map(|(_, c)| c)
+        .filter_map(|c| {
+            if let Chunk::Sack(s) = c {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .last()
+        .expect("a SACK at once");
+    assert_eq!(sack.cumulative_tsn, tsn.0);
+    assert_eq!(
+        sack.gaps.last().map(|g| g.1),
+        Some(17),
+        "acked up to +17; +18 is not"
+    );
+    // The next expected TSN is always taken, so the stream cannot deadlock.
+    deliver(&mut p.b, fragment(1, true));
+    assert_eq!(p.b.stats().dropped_no_buffer, 1);
+}
