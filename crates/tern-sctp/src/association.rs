@@ -400,6 +400,19 @@ impl Association {
         data: &[u8],
         opts: SendOptions,
     ) -> Result<u64, SendError> {
+        self.send_bytes(now, stream, ppid, Bytes::copy_from_slice(data), opts)
+    }
+
+    /// Queues a message the caller gives away: its chunks are slices of
+    /// `data`, so nothing is copied until packets are written.
+    pub fn send_bytes(
+        &mut self,
+        now: Instant,
+        stream: u16,
+        ppid: u32,
+        data: Bytes,
+        opts: SendOptions,
+    ) -> Result<u64, SendError> {
         if self.state != State::Established {
             return Err(SendError::NotConnected);
         }
@@ -421,14 +434,8 @@ impl Association {
             max_retransmits: opts.max_retransmits,
             expires: opts.lifetime.map(|l| now + l),
         };
-        self.send_queue.push(
-            stream,
-            ppid,
-            opts.unordered,
-            Bytes::copy_from_slice(data),
-            id,
-            rel,
-        );
+        self.send_queue
+            .push(stream, ppid, opts.unordered, data, id, rel);
         self.transmit(now);
         Ok(id)
     }
@@ -787,17 +794,17 @@ impl Association {
         if d.immediate {
             self.sack_now = true;
         }
-        // Out of buffer: drop before recording it, so it is never acked and
-        // the sender resends it later (RFC 9260 §6.2). The next expected TSN
-        // is always taken, or fragments waiting for it could deadlock.
+        // Out of buffer (bytes, or the span of TSNs held for reassembly):
+        // drop before recording it, so it is never acked and the sender
+        // resends it later (RFC 9260 §6.2). The next expected TSN is always
+        // taken, or fragments waiting for it could deadlock.
         let limit = self
             .config
             .max_message_size
             .max(self.config.receive_window as usize);
-        if self.reassembly.buffered + d.payload.len() > limit
-            && d.tsn != tracker.cumulative().next()
-            && !tracker.has(d.tsn)
-        {
+        let no_room =
+            self.reassembly.buffered + d.payload.len() > limit || !self.reassembly.fits(d.tsn);
+        if no_room && d.tsn != tracker.cumulative().next() && !tracker.has(d.tsn) {
             self.stats.dropped_no_buffer += 1;
             self.sack_now = true;
             return;
@@ -1099,7 +1106,7 @@ impl Association {
             }
             // Abandoned messages: drop their unsent rest, tell the user, and
             // move the peer past them with FORWARD TSN (RFC 3758 §3.5).
-            let mut gone: Vec<(u64, u16)> = sender.abandoned_messages.drain(..).collect();
+            let mut gone = std::mem::take(&mut sender.abandoned_messages);
             gone.append(&mut self.send_queue.expired);
             for (id, stream) in gone {
                 self.send_queue.drop_message(id);

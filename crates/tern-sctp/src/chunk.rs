@@ -573,6 +573,8 @@ fn decode_chunk(t: u8, flags: u8, v: &[u8]) -> Result<Chunk, ChunkError> {
 /// Writes packets: common header, then chunks, then the checksum.
 #[derive(Debug)]
 pub struct PacketWriter {
+    header: CommonHeader,
+    /// Empty until the first chunk: a packet that stays empty costs no allocation.
     buf: Vec<u8>,
 }
 
@@ -713,33 +715,46 @@ pub fn encode_chunk(out: &mut Vec<u8>, c: &Chunk) {
 impl PacketWriter {
     /// Starts a packet.
     pub fn new(header: CommonHeader) -> Self {
-        let mut buf = Vec::with_capacity(1200);
-        buf.extend_from_slice(&header.source_port.to_be_bytes());
-        buf.extend_from_slice(&header.destination_port.to_be_bytes());
-        buf.extend_from_slice(&header.verification_tag.to_be_bytes());
-        buf.extend_from_slice(&[0; 4]);
-        PacketWriter { buf }
+        PacketWriter {
+            header,
+            buf: Vec::new(),
+        }
     }
     /// Bytes so far.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len().max(12)
     }
     /// Whether only the header is there.
     pub fn is_empty(&self) -> bool {
-        self.buf.len() == 12
+        self.buf.len() <= 12
+    }
+    fn started(&mut self) -> &mut Vec<u8> {
+        if self.buf.is_empty() {
+            let h = self.header;
+            self.buf.reserve(1232);
+            self.buf.extend_from_slice(&h.source_port.to_be_bytes());
+            self.buf
+                .extend_from_slice(&h.destination_port.to_be_bytes());
+            self.buf
+                .extend_from_slice(&h.verification_tag.to_be_bytes());
+            self.buf.extend_from_slice(&[0; 4]);
+        }
+        &mut self.buf
     }
     /// Appends a chunk.
     pub fn push(&mut self, c: &Chunk) {
-        encode_chunk(&mut self.buf, c);
+        encode_chunk(self.started(), c);
     }
 
     /// Appends a DATA chunk without wrapping it in a [`Chunk`].
     pub fn push_data(&mut self, d: &Data) {
-        encode_data(&mut self.buf, d);
-        pad(&mut self.buf);
+        let buf = self.started();
+        encode_data(buf, d);
+        pad(buf);
     }
     /// The finished packet; the checksum is left zero when `zero_checksum` (RFC 9653).
     pub fn finish(mut self, zero_checksum: bool) -> Vec<u8> {
+        self.started();
         if !zero_checksum {
             let c = crc32c::crc32c(&self.buf);
             self.buf[8..12].copy_from_slice(&c.to_le_bytes());

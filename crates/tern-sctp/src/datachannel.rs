@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use tern_crypto::Random;
 
 use crate::association::{Association, SctpConfig, SctpEvent, SendError, SendOptions};
@@ -454,7 +456,7 @@ impl SctpTransport {
         id: DataChannelId,
         text: &str,
     ) -> Result<u64, DataChannelError> {
-        self.send(now, id, text.as_bytes(), false)
+        self.send(now, id, Bytes::copy_from_slice(text.as_bytes()), false)
     }
 
     /// Sends binary data (W3C `send(ArrayBuffer)`); returns the message id.
@@ -464,6 +466,16 @@ impl SctpTransport {
         id: DataChannelId,
         data: &[u8],
     ) -> Result<u64, DataChannelError> {
+        self.send(now, id, Bytes::copy_from_slice(data), true)
+    }
+
+    /// Sends binary data the caller gives away, without copying it.
+    pub fn send_binary_bytes(
+        &mut self,
+        now: Instant,
+        id: DataChannelId,
+        data: Bytes,
+    ) -> Result<u64, DataChannelError> {
         self.send(now, id, data, true)
     }
 
@@ -471,7 +483,7 @@ impl SctpTransport {
         &mut self,
         now: Instant,
         id: DataChannelId,
-        data: &[u8],
+        data: Bytes,
         binary: bool,
     ) -> Result<u64, DataChannelError> {
         let c = self
@@ -482,11 +494,11 @@ impl SctpTransport {
             return Err(DataChannelError::InvalidState(id, c.state));
         }
         // Empty messages travel as one byte with the "empty" PPID (RFC 8831 §6.6).
-        let (ppid, payload): (u32, &[u8]) = match (binary, data.is_empty()) {
+        let (ppid, payload) = match (binary, data.is_empty()) {
             (false, false) => (ppid::STRING, data),
-            (false, true) => (ppid::STRING_EMPTY, &[0]),
+            (false, true) => (ppid::STRING_EMPTY, Bytes::from_static(&[0])),
             (true, false) => (ppid::BINARY, data),
-            (true, true) => (ppid::BINARY_EMPTY, &[0]),
+            (true, true) => (ppid::BINARY_EMPTY, Bytes::from_static(&[0])),
         };
         let (max_retransmits, lifetime) = match c.reliability {
             ChannelReliability::MaxRetransmits(n) => (Some(n), None),
@@ -501,7 +513,7 @@ impl SctpTransport {
         let threshold = c.low_threshold;
         let msg = self
             .assoc
-            .send_with(now, id.0, ppid, payload, opts)
+            .send_bytes(now, id.0, ppid, payload, opts)
             .map_err(DataChannelError::Send)?;
         if self.assoc.buffered_amount(id.0) > threshold {
             self.above_threshold.insert(id.0);

@@ -18,6 +18,7 @@ pub mod tsn;
 pub mod tx;
 
 pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendError, SendOptions};
+pub use bytes::Bytes;
 pub use datachannel::{
     DataChannelError, DataChannelEvent, DataChannelId, DataChannelInfo, DataChannelInit,
     DataChannelMessage, DataChannelState, DataChannelStats, DtlsRole, Priority, SctpTransport,

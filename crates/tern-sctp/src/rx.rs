@@ -1,7 +1,11 @@
 //! Receive side: which TSNs we have (for SACKs and duplicates) and message
 //! reassembly, ordered per stream or unordered (RFC 9260 §6.2, §6.5, §6.9).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::tsn::TsnRing;
 
 use crate::chunk::{Data, Sack};
 use crate::tsn::Tsn;
@@ -128,9 +132,10 @@ pub struct Message {
 }
 
 /// Reassembles fragments and releases messages in the right order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reassembly {
-    fragments: BTreeMap<Tsn, Data>,
+    /// Fragments of incomplete messages, by TSN (a ring from the lowest held).
+    fragments: TsnRing<Data>,
     next_ssn: HashMap<u16, u16>,
     ordered_ready: HashMap<u16, BTreeMap<u16, Message>>,
     /// Bytes held here (fragments and complete-but-blocked messages).
@@ -138,7 +143,28 @@ pub struct Reassembly {
     ssn_of_last: u16,
 }
 
+impl Default for Reassembly {
+    fn default() -> Self {
+        Reassembly {
+            fragments: TsnRing::new(Tsn(0)),
+            next_ssn: HashMap::default(),
+            ordered_ready: HashMap::default(),
+            buffered: 0,
+            ssn_of_last: 0,
+        }
+    }
+}
+
+/// Most TSNs the fragment ring spans (at most this many slots are held).
+pub const MAX_FRAGMENT_SPAN: usize = 1 << 16;
+
 impl Reassembly {
+    /// Whether a fragment at `tsn` fits the ring's bounded span; one that
+    /// does not is dropped unacknowledged and resent by the peer later.
+    pub fn fits(&self, tsn: Tsn) -> bool {
+        self.fragments.span_with(tsn) <= MAX_FRAGMENT_SPAN
+    }
+
     /// Adds a fresh fragment; returns the messages it completes, in delivery order.
     pub fn insert(&mut self, d: Data) -> Vec<Message> {
         let tsn = d.tsn;
@@ -146,22 +172,38 @@ impl Reassembly {
         // every TSN up to it too: skip the walk for a middle fragment whose
         // successor has not arrived (the common, in-order case), so
         // reassembly stays linear in the message length.
-        let maybe_complete = d.end || self.fragments.contains_key(&tsn.next());
+        let maybe_complete = d.end || self.fragments.contains(tsn.next());
         self.buffered += d.payload.len();
-        self.fragments.insert(tsn, d);
+        self.fragments.insert_anywhere(tsn, d);
         let mut out = Vec::new();
         if !maybe_complete {
             return out;
         }
         if let Some(m) = self.try_complete(tsn) {
+            self.fragments.trim_front();
             if m.unordered {
                 self.buffered -= m.data.len();
                 out.push(m);
             } else {
                 let stream = m.stream;
                 let ssn = self.ssn_of_last;
-                self.ordered_ready.entry(stream).or_default().insert(ssn, m);
-                self.release(stream, &mut out);
+                let next = self.next_ssn.entry(stream).or_insert(0);
+                if ssn == *next {
+                    // Its turn (the common case): out at once, then whatever
+                    // was waiting behind it.
+                    *next = next.wrapping_add(1);
+                    self.buffered -= m.data.len();
+                    out.push(m);
+                    if self
+                        .ordered_ready
+                        .get(&stream)
+                        .is_some_and(|r| !r.is_empty())
+                    {
+                        self.release(stream, &mut out);
+                    }
+                } else {
+                    self.ordered_ready.entry(stream).or_default().insert(ssn, m);
+                }
             }
         }
         out
@@ -182,10 +224,10 @@ impl Reassembly {
     /// stream's next expected SSN moves past `ssn`, fragments at or below
     /// `cum` are dropped, and what was waiting behind them is released.
     pub fn forward(&mut self, cum: Tsn, streams: &[(u16, u16)]) -> Vec<Message> {
-        let keep = self.fragments.split_off(&cum.next());
-        for d in std::mem::replace(&mut self.fragments, keep).into_values() {
+        while let Some((_, d)) = self.fragments.pop_through(cum) {
             self.buffered -= d.payload.len();
         }
+        self.fragments.trim_front();
         let mut out = Vec::new();
         for &(stream, ssn) in streams {
             // Deliver, in order, what is held up to the skipped SSN (RFC 3758
@@ -236,12 +278,12 @@ impl Reassembly {
     }
 
     fn try_complete(&mut self, tsn: Tsn) -> Option<Message> {
-        let d = self.fragments.get(&tsn)?;
+        let d = self.fragments.get(tsn)?;
         let (stream, unordered) = (d.stream, d.unordered);
         // Walk back to the first fragment and forward to the last; TSNs must be contiguous.
         let mut first = tsn;
         loop {
-            let f = self.fragments.get(&first)?;
+            let f = self.fragments.get(first)?;
             if f.stream != stream || f.unordered != unordered {
                 return None;
             }
@@ -252,7 +294,7 @@ impl Reassembly {
         }
         let mut last = tsn;
         loop {
-            let f = self.fragments.get(&last)?;
+            let f = self.fragments.get(last)?;
             if f.stream != stream || f.unordered != unordered {
                 return None;
             }
@@ -264,7 +306,7 @@ impl Reassembly {
         let mut len = 0;
         let mut t = first;
         loop {
-            len += self.fragments.get(&t).map_or(0, |f| f.payload.len());
+            len += self.fragments.get(t).map_or(0, |f| f.payload.len());
             if t == last {
                 break;
             }
@@ -275,7 +317,7 @@ impl Reassembly {
         let mut ppid = 0;
         let mut ssn = 0;
         loop {
-            let f = self.fragments.remove(&t)?;
+            let f = self.fragments.remove(t)?;
             if t == first {
                 ppid = f.ppid;
                 ssn = f.ssn;
@@ -333,6 +375,27 @@ mod tests {
         assert_eq!(t.cumulative(), Tsn(20));
         t.forward_to(Tsn(3)); // backwards: ignored
         assert_eq!(t.cumulative(), Tsn(20));
+    }
+
+    #[test]
+    fn fragment_span_is_bounded_and_frees_as_messages_complete() {
+        let mut r = Reassembly::default();
+        assert!(r
+            .insert(frag(10, 1, 0, true, false, false, b"a"))
+            .is_empty());
+        assert!(r.fits(Tsn(10 + MAX_FRAGMENT_SPAN as u32 - 1)));
+        assert!(!r.fits(Tsn(10 + MAX_FRAGMENT_SPAN as u32)));
+        assert!(!r.fits(Tsn(10u32.wrapping_sub(MAX_FRAGMENT_SPAN as u32))));
+        // A fragment below the lowest held one grows the ring downwards.
+        assert!(r.insert(frag(8, 1, 1, true, false, false, b"x")).is_empty());
+        let m = r.insert(frag(11, 1, 0, false, true, false, b"b"));
+        assert_eq!(m[0].data, b"ab");
+        // Message 0 is gone; only TSN 8 is held, so the span starts there.
+        assert!(r.fits(Tsn(8 + MAX_FRAGMENT_SPAN as u32 - 1)));
+        let m = r.insert(frag(9, 1, 1, false, true, false, b"y"));
+        assert_eq!(m[0].data, b"xy");
+        assert_eq!(r.buffered, 0);
+        assert!(r.fits(Tsn(1 << 30)), "empty: anything fits");
     }
 
     #[test]

@@ -101,6 +101,51 @@ impl<T> TsnRing<T> {
         }
         true
     }
+    /// Inserts at any TSN: the ring grows at the front as well as the back
+    /// and starts over at `t` when empty. Used where entries arrive below
+    /// the current base (reassembly); the caller bounds the span.
+    pub fn insert_anywhere(&mut self, t: Tsn, v: T) {
+        if self.len == 0 {
+            self.slots.clear();
+            self.base = t;
+        }
+        let d = t.distance_from(self.base);
+        if d < 0 {
+            for _ in 0..(-d) {
+                self.slots.push_front(None);
+            }
+            self.base = t;
+        }
+        let i = t.distance_from(self.base) as usize;
+        while self.slots.len() <= i {
+            self.slots.push_back(None);
+        }
+        if self.slots[i].replace(v).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// How many TSNs the ring would span with `t` in it.
+    pub fn span_with(&self, t: Tsn) -> usize {
+        if self.len == 0 {
+            return 1;
+        }
+        let d = t.distance_from(self.base);
+        if d < 0 {
+            self.slots.len() + (-d) as usize
+        } else {
+            self.slots.len().max(d as usize + 1)
+        }
+    }
+
+    /// Drops empty slots at the front, moving the base up to the first entry.
+    pub fn trim_front(&mut self) {
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base = self.base.next();
+        }
+    }
+
     /// Takes the entry for `t` out, leaving its slot empty.
     pub fn remove(&mut self, t: Tsn) -> Option<T> {
         let i = self.index(t)?;
@@ -172,6 +217,27 @@ mod tests {
         assert_eq!(r.pop_through(Tsn(7)), None);
         assert!(r.is_empty());
         assert!(r.insert(Tsn(8), 'e', 0));
+    }
+
+    #[test]
+    fn ring_grows_at_both_ends_and_trims_its_front() {
+        let mut r = TsnRing::new(Tsn(0));
+        r.insert_anywhere(Tsn(1), 'b');
+        assert_eq!(r.span_with(Tsn(u32::MAX)), 3);
+        r.insert_anywhere(Tsn(u32::MAX), 'a'); // below the base, across the wrap
+        r.insert_anywhere(Tsn(4), 'c');
+        assert_eq!(r.span_with(Tsn(2)), 6);
+        assert_eq!(r.span_with(Tsn(9)), 11);
+        let all: Vec<_> = r.iter().map(|(t, v)| (t.0, *v)).collect();
+        assert_eq!(all, vec![(u32::MAX, 'a'), (1, 'b'), (4, 'c')]);
+        assert_eq!(r.remove(Tsn(u32::MAX)), Some('a'));
+        assert_eq!(r.remove(Tsn(1)), Some('b'));
+        r.trim_front();
+        assert_eq!(r.span_with(Tsn(4)), 1);
+        assert_eq!(r.remove(Tsn(4)), Some('c'));
+        r.insert_anywhere(Tsn(1000), 'd'); // empty: starts over there
+        assert_eq!(r.span_with(Tsn(1000)), 1);
+        assert_eq!(r.get(Tsn(1000)), Some(&'d'));
     }
 
     #[test]

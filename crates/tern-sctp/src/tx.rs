@@ -3,7 +3,9 @@
 //! congestion control (§7.2: slow start, congestion avoidance, fast
 //! retransmit and recovery).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -271,7 +273,7 @@ impl Sender {
             to_retransmit: std::collections::BTreeSet::new(),
             abandoned: BTreeMap::new(),
             abandoned_messages: Vec::new(),
-            inflight_by_stream: HashMap::new(),
+            inflight_by_stream: HashMap::default(),
             peer_rwnd,
             fast_recovery_exit: None,
             fast_bypass: false,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tern_crypto::SeededRandom;
 use tern_sctp::{
-    DataChannelError, DataChannelEvent, DataChannelId, DataChannelInit, DataChannelMessage,
+    Bytes, DataChannelError, DataChannelEvent, DataChannelId, DataChannelInit, DataChannelMessage,
     DataChannelState, DtlsRole, Priority, SctpConfig, SctpTransport,
 };
 
@@ -131,10 +131,13 @@ fn dcep_opens_channels_both_ways_with_their_parameters() {
     p.a.send_binary(p.now, chat, &[0, 1, 2]).unwrap();
     p.a.send_text(p.now, chat, "").unwrap();
     p.a.send_binary(p.now, chat, &[]).unwrap();
+    p.a.send_binary_bytes(p.now, chat, Bytes::from_static(b"given"))
+        .unwrap();
+    p.a.send_binary_bytes(p.now, chat, Bytes::new()).unwrap();
     p.b.send_text(p.now, lossy, "pong").unwrap();
     assert!(
         p.run(Duration::from_secs(5), |p| messages(&p.got_b, chat).len()
-            == 4
+            == 6
             && messages(&p.got_a, lossy).len() == 1)
     );
     assert_eq!(
@@ -143,6 +146,8 @@ fn dcep_opens_channels_both_ways_with_their_parameters() {
             DataChannelMessage::Text("héllo".into()),
             DataChannelMessage::Binary(vec![0, 1, 2]),
             DataChannelMessage::Text(String::new()),
+            DataChannelMessage::Binary(Vec::new()),
+            DataChannelMessage::Binary(b"given".to_vec()),
             DataChannelMessage::Binary(Vec::new()),
         ]
     );
@@ -153,10 +158,10 @@ fn dcep_opens_channels_both_ways_with_their_parameters() {
         .unwrap();
     assert!(
         p.run(Duration::from_secs(5), |p| messages(&p.got_b, chat).len()
-            == 5)
+            == 7)
     );
     assert_eq!(
-        messages(&p.got_b, chat)[4],
+        messages(&p.got_b, chat)[6],
         DataChannelMessage::Text("o\u{fffd}k".into())
     );
     assert_eq!(p.b.stats().invalid_utf8, 1);
