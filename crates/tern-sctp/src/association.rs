@@ -13,6 +13,7 @@ use crate::chunk::{
     chunk_type, parse_packet_into, reconfig_result, Chunk, CommonHeader, Data, Init, PacketWriter,
     ReconfigParam,
 };
+use crate::heartbeat::{Heartbeat, HeartbeatAction};
 use crate::reset::{OutgoingOutcome, StreamReset};
 use crate::rx::{Arrival, DataTracker, Message, Reassembly};
 use crate::tsn::Tsn;
@@ -50,6 +51,10 @@ pub struct SctpConfig {
     pub max_retransmits: u32,
     /// Offer zero checksums (RFC 9653) for use over DTLS.
     pub zero_checksum: bool,
+    /// HEARTBEAT interval on an idle association (RFC 9260 §8.3: 30 s);
+    /// more than `max_retransmits` unanswered in a row fail it. `None`: no
+    /// heartbeats (liveness left to ICE consent checks).
+    pub heartbeat_interval: Option<Duration>,
 }
 
 impl Default for SctpConfig {
@@ -68,6 +73,7 @@ impl Default for SctpConfig {
             max_init_retransmits: 8,
             max_retransmits: 10,
             zero_checksum: true,
+            heartbeat_interval: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -179,6 +185,8 @@ pub struct SctpStats {
     pub packets_sent: u64,
     /// DATA dropped for lack of receive buffer (resent by the peer).
     pub dropped_no_buffer: u64,
+    /// HEARTBEATs sent.
+    pub heartbeats_sent: u64,
 }
 
 /// One SCTP association.
@@ -224,6 +232,7 @@ pub struct Association {
     reconfig_out: Vec<ReconfigParam>,
     scratch: Vec<Chunk>,
     peer_reconfig: bool,
+    heartbeat: Option<Heartbeat>,
 }
 
 impl std::fmt::Debug for Association {
@@ -308,6 +317,7 @@ impl Association {
             reconfig_out: Vec::new(),
             scratch: Vec::new(),
             peer_reconfig: false,
+            heartbeat: None,
         }
     }
 
@@ -337,6 +347,11 @@ impl Association {
     /// (including abandoned data the peer has not yet been moved past).
     pub fn has_unacknowledged(&self) -> bool {
         !self.send_queue.is_empty() || self.sender.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// Smoothed round-trip time, once measured (from data or heartbeats).
+    pub fn srtt(&self) -> Option<Duration> {
+        self.sender.as_ref().and_then(|s| s.srtt())
     }
 
     /// Congestion window (for tests and stats).
@@ -498,6 +513,7 @@ impl Association {
             self.shutdown_at,
             self.reset.as_ref().and_then(|r| r.retry_at),
             self.sender.as_ref().and_then(|s| s.rack_timeout()),
+            self.heartbeat.as_ref().and_then(|h| h.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -586,8 +602,7 @@ impl Association {
                 Chunk::CookieEcho(c) => self.on_cookie_echo(now, &c),
                 Chunk::CookieAck if self.state == State::CookieEchoed => {
                     self.t1_at = None;
-                    self.state = State::Established;
-                    self.events.push_back(SctpEvent::Connected);
+                    self.established(now);
                 }
                 Chunk::Data(d) => {
                     got_data = true;
@@ -651,7 +666,13 @@ impl Association {
                     self.t1_count = 0;
                     self.connect(now);
                 }
-                _ => {} // HEARTBEAT ACK, RE-CONFIG (later), unknown
+                Chunk::HeartbeatAck(info) => {
+                    let rtt = self.heartbeat.as_mut().and_then(|h| h.on_ack(now, &info));
+                    if let (Some(rtt), Some(s)) = (rtt, &mut self.sender) {
+                        s.rtt_sample(rtt);
+                    }
+                }
+                _ => {} // unknown
             }
         }
         self.scratch = chunks;
@@ -677,6 +698,9 @@ impl Association {
         self.t3_at = None;
         self.sack_due = None;
         self.shutdown_at = None;
+        if let Some(h) = &mut self.heartbeat {
+            h.stop();
+        }
     }
 
     fn on_init(&mut self, i: Init) {
@@ -780,11 +804,23 @@ impl Association {
         self.zero_checksum = body[20] == 1;
         self.peer_reconfig = body[21] == 1;
         self.setup_data(Tsn(be32(12)), be32(16));
-        self.state = State::Established;
         self.t1_at = None;
         self.send_control(self.peer_tag, &[Chunk::CookieAck]);
+        self.established(now);
+    }
+
+    fn established(&mut self, now: Instant) {
+        self.state = State::Established;
+        if let Some(interval) = self.config.heartbeat_interval {
+            let mut h = Heartbeat::new(
+                interval,
+                self.config.max_retransmits,
+                u64::from(self.my_tag),
+            );
+            h.start(now);
+            self.heartbeat = Some(h);
+        }
         self.events.push_back(SctpEvent::Connected);
-        let _ = now;
     }
 
     fn on_data(&mut self, d: Data) {
@@ -1002,6 +1038,22 @@ impl Association {
         if let Some(s) = &mut self.sender {
             if s.rack_timeout().is_some_and(|t| now >= t) {
                 s.on_rack_timeout(now);
+            }
+        }
+        if let (Some(h), Some(s)) = (&mut self.heartbeat, &self.sender) {
+            if h.poll_timeout().is_some_and(|t| now >= t) {
+                let busy = self.t3_at.is_some() || !self.send_queue.is_empty();
+                match h.on_timeout(now, busy, s.rto) {
+                    HeartbeatAction::Wait => {}
+                    HeartbeatAction::Send(info) => {
+                        self.stats.heartbeats_sent += 1;
+                        self.send_control(self.peer_tag, &[Chunk::Heartbeat(info)]);
+                    }
+                    HeartbeatAction::PeerUnreachable => {
+                        self.abort_local("peer unreachable: heartbeats unanswered");
+                        return;
+                    }
+                }
             }
         }
         if let Some(r) = &mut self.reset {

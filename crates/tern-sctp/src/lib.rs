@@ -12,6 +12,7 @@ mod association;
 pub mod chunk;
 mod datachannel;
 pub mod dcep;
+mod heartbeat;
 mod reset;
 pub mod rx;
 pub mod tsn;

@@ -333,7 +333,8 @@ impl Sender {
         );
     }
 
-    fn rtt_sample(&mut self, r: Duration) {
+    /// Takes an RTT measurement (also from HEARTBEAT ACKs, RFC 9260 §8.3).
+    pub fn rtt_sample(&mut self, r: Duration) {
         // RFC 9260 §6.3.1 (RTO.Alpha = 1/8, RTO.Beta = 1/4).
         match self.srtt {
             None => {

@@ -486,3 +486,76 @@ fn out_of_buffer_data_is_dropped_unacked_but_the_next_expected_tsn_is_kept() {
     deliver(&mut p.b, fragment(1, true));
     assert_eq!(p.b.stats().dropped_no_buffer, 1);
 }
+
+#[test]
+fn heartbeats_keep_an_idle_association_and_detect_a_vanished_peer() {
+    let now = Instant::now();
+    let cfg = SctpConfig {
+        heartbeat_interval: Some(Duration::from_secs(1)),
+        ..SctpConfig::default()
+    };
+    let mut a = Association::new(cfg.clone(), Box::new(SeededRandom::new(70)), now);
+    let b = Association::new(cfg, Box::new(SeededRandom::new(71)), now);
+    a.connect(now);
+    let mut p = Pair::new(a, b, now, 72, 0.0, 0.0, Duration::from_millis(40));
+    assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()
+        && p.b.is_established()));
+    // Ten idle minutes: heartbeats each way about once a second, answered,
+    // and their round trips measured; nothing fails.
+    let aborted = |e: &[SctpEvent]| e.iter().any(|e| matches!(e, SctpEvent::Aborted(_)));
+    assert!(!p.run(Duration::from_secs(600), |p| aborted(&p.got_a)
+        || aborted(&p.got_b)));
+    for s in [p.a.stats(), p.b.stats()] {
+        assert!((500..=600).contains(&s.heartbeats_sent), "{s:?}");
+    }
+    assert!(p.a.is_established() && p.b.is_established());
+    assert!(
+        p.a.srtt()
+            .is_some_and(|r| r.abs_diff(Duration::from_millis(80)) < Duration::from_millis(5)),
+        "RTT from heartbeats: {:?}",
+        p.a.srtt()
+    );
+    // B vanishes: nothing gets through any more. A, idle, finds out from
+    // its unanswered heartbeats (11 of them, each waiting an RTO).
+    p.loss = 1.0;
+    let t0 = p.now;
+    assert!(p.run(Duration::from_secs(120), |p| aborted(&p.got_a)));
+    let took = p.now - t0;
+    assert!(
+        took > Duration::from_secs(11) && took < Duration::from_secs(60),
+        "{took:?}"
+    );
+    assert!(!p.a.is_established());
+}
+
+#[test]
+fn no_heartbeats_when_disabled_or_while_data_flows() {
+    let now = Instant::now();
+    let cfg = SctpConfig {
+        heartbeat_interval: None,
+        ..SctpConfig::default()
+    };
+    let mut a = Association::new(cfg.clone(), Box::new(SeededRandom::new(80)), now);
+    let b = Association::new(cfg, Box::new(SeededRandom::new(81)), now);
+    a.connect(now);
+    let mut p = Pair::new(a, b, now, 82, 0.0, 0.0, Duration::from_millis(10));
+    assert!(
+        !p.run(Duration::from_secs(300), |p| p.a.stats().heartbeats_sent
+            + p.b.stats().heartbeats_sent
+            > 0)
+    );
+    assert!(p.a.is_established());
+    // With the default 30 s interval, a transfer that keeps data in flight
+    // sends none (the data tests the path).
+    let mut p = pair(83, 0.0, 0.0, Duration::from_millis(10));
+    assert!(p.run(Duration::from_secs(5), |p| p.a.is_established()));
+    let chunk = vec![1u8; 1000];
+    let t0 = p.now;
+    while p.now < t0 + Duration::from_secs(60) {
+        let now = p.now;
+        p.a.send(now, 0, 53, &chunk, false).unwrap();
+        p.run(Duration::from_millis(5), |_| false);
+        p.got_b.clear();
+    }
+    assert_eq!(p.a.stats().heartbeats_sent, 0);
+}
