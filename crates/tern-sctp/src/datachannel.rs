@@ -90,6 +90,32 @@ pub struct DataChannelInit {
     pub priority: Priority,
 }
 
+impl DataChannelInit {
+    /// Checks the dictionary as W3C `createDataChannel` does, with `label`.
+    pub fn validate(&self, label: &str) -> Result<(), DataChannelError> {
+        if self.max_packet_life_time.is_some() && self.max_retransmits.is_some() {
+            return Err(DataChannelError::InvalidInit(
+                "set max_packet_life_time or max_retransmits, not both",
+            ));
+        }
+        if label.len() > 65535 || self.protocol.len() > 65535 {
+            return Err(DataChannelError::InvalidInit(
+                "label and protocol are limited to 65,535 bytes",
+            ));
+        }
+        match (self.negotiated, self.id) {
+            (true, Some(u16::MAX)) => Err(DataChannelError::InvalidInit("id 65535 is reserved")),
+            (true, None) => Err(DataChannelError::InvalidInit(
+                "a negotiated channel needs an id",
+            )),
+            (false, Some(_)) => Err(DataChannelError::InvalidInit(
+                "an id is only given with negotiated: true",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Default for DataChannelInit {
     fn default() -> Self {
         DataChannelInit {
@@ -345,37 +371,15 @@ impl SctpTransport {
         label: &str,
         init: DataChannelInit,
     ) -> Result<DataChannelId, DataChannelError> {
-        if init.max_packet_life_time.is_some() && init.max_retransmits.is_some() {
-            return Err(DataChannelError::InvalidInit(
-                "set max_packet_life_time or max_retransmits, not both",
-            ));
-        }
-        if label.len() > 65535 || init.protocol.len() > 65535 {
-            return Err(DataChannelError::InvalidInit(
-                "label and protocol are limited to 65,535 bytes",
-            ));
-        }
-        let id = match (init.negotiated, init.id) {
-            (true, Some(id)) => {
-                if id == u16::MAX {
-                    return Err(DataChannelError::InvalidInit("id 65535 is reserved"));
-                }
+        init.validate(label)?;
+        let id = match init.id {
+            Some(id) => {
                 if self.channels.contains_key(&id) {
                     return Err(DataChannelError::IdInUse(DataChannelId(id)));
                 }
                 id
             }
-            (true, None) => {
-                return Err(DataChannelError::InvalidInit(
-                    "a negotiated channel needs an id",
-                ))
-            }
-            (false, Some(_)) => {
-                return Err(DataChannelError::InvalidInit(
-                    "an id is only given with negotiated: true",
-                ))
-            }
-            (false, None) => self.free_id()?,
+            None => self.free_id()?,
         };
         let reliability = match (init.max_retransmits, init.max_packet_life_time) {
             (Some(n), _) => ChannelReliability::MaxRetransmits(u32::from(n)),

@@ -1,0 +1,230 @@
+//! JSEP (RFC 8829) for data channels: the descriptions we write and what we
+//! take from the peer's. Only `m=application UDP/DTLS/SCTP
+//! webrtc-datachannel` is accepted; other sections are answered with port 0
+//! (rejected) until media lands.
+
+use tern_ice::Credentials;
+use tern_sdp::{
+    Attribute, Connection, Group, HasAttributes, MediaDescription, SessionDescription, Setup,
+    TypedAttribute,
+};
+
+use crate::error::PeerError;
+
+/// The protocol of a data section.
+pub(crate) const DATA_PROTOCOL: &str = "UDP/DTLS/SCTP";
+/// Its one format.
+pub(crate) const DATA_FORMAT: &str = "webrtc-datachannel";
+/// The SCTP port we use and require (RFC 8841; every browser uses 5000).
+pub(crate) const SCTP_PORT: u16 = 5000;
+
+/// What we take from the peer's description.
+#[derive(Debug, Clone)]
+pub(crate) struct RemoteTransport {
+    pub mid: Option<String>,
+    pub creds: Credentials,
+    pub lite: bool,
+    pub fingerprint: [u8; 32],
+    pub setup: Setup,
+    pub candidates: Vec<String>,
+    pub end_of_candidates: bool,
+    /// The peer's a=max-message-size (absent: 64 KiB, RFC 8841 §6.1; 0: any).
+    pub max_message_size: usize,
+}
+
+/// What goes into our descriptions.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalParams {
+    pub session_id: u64,
+    pub session_version: u64,
+    pub creds: Credentials,
+    pub fingerprint: [u8; 32],
+    pub setup: Setup,
+    pub max_message_size: usize,
+    pub candidates: Vec<String>,
+    pub end_of_candidates: bool,
+}
+
+/// The index of the data section: the first `m=application` with our
+/// protocol and format and a non-zero port.
+pub(crate) fn data_section(d: &SessionDescription) -> Option<usize> {
+    d.media.iter().position(|m| {
+        m.kind == "application"
+            && m.port != 0
+            && m.protocol.eq_ignore_ascii_case(DATA_PROTOCOL)
+            && m.formats.iter().any(|f| f == DATA_FORMAT)
+    })
+}
+
+/// An attribute from the section, else from the session level.
+fn either<'a>(d: &'a SessionDescription, m: &'a MediaDescription, name: &str) -> Option<&'a str> {
+    m.attribute(name).or_else(|| d.attribute(name))
+}
+
+/// Reads and checks the peer's data section.
+pub(crate) fn remote_transport(
+    d: &SessionDescription,
+    idx: usize,
+) -> Result<RemoteTransport, PeerError> {
+    let m = &d.media[idx];
+    let bad = |s: &str| Err(PeerError::InvalidDescription(s.to_string()));
+    let (Some(ufrag), Some(pwd)) = (either(d, m, "ice-ufrag"), either(d, m, "ice-pwd")) else {
+        return bad("the data section has no a=ice-ufrag and a=ice-pwd");
+    };
+    let mut fps = m.fingerprints();
+    if fps.is_empty() {
+        fps = d.fingerprints();
+    }
+    if fps.is_empty() {
+        return bad("no a=fingerprint: the peer's DTLS certificate could not be checked");
+    }
+    let Some(fp) = fps.iter().find(|f| f.algorithm == "sha-256") else {
+        return bad("no sha-256 a=fingerprint (the only hash we check certificates with)");
+    };
+    let mut fingerprint = [0u8; 32];
+    fingerprint.copy_from_slice(&fp.value);
+    let setup = match either(d, m, "setup") {
+        Some(v) => v.parse::<Setup>().map_err(PeerError::InvalidDescription)?,
+        None => return bad("the data section has no a=setup"),
+    };
+    if let Some(port) = m.sctp_port() {
+        if port != SCTP_PORT {
+            return Err(PeerError::Unsupported(format!(
+                "a=sctp-port:{port} (only {SCTP_PORT}, what browsers use)"
+            )));
+        }
+    }
+    let max_message_size = match m.max_message_size() {
+        None => 65_536,
+        Some(0) => usize::MAX,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    Ok(RemoteTransport {
+        mid: m.mid().map(String::from),
+        creds: Credentials {
+            ufrag: ufrag.to_string(),
+            pwd: pwd.to_string(),
+        },
+        lite: d.ice_lite() || m.ice_lite(),
+        fingerprint,
+        setup,
+        candidates: m.candidates().into_iter().map(String::from).collect(),
+        end_of_candidates: m.end_of_candidates(),
+        max_message_size,
+    })
+}
+
+fn fingerprint_attribute(fp: &[u8; 32]) -> Attribute {
+    tern_sdp::Fingerprint {
+        algorithm: "sha-256".into(),
+        value: fp.to_vec(),
+    }
+    .to_attribute()
+}
+
+/// The data section we send.
+fn data_media(p: &LocalParams, mid: &str) -> MediaDescription {
+    let mut m = MediaDescription::new("application", 9, DATA_PROTOCOL, &[DATA_FORMAT]);
+    m.connection = Some(Connection {
+        net_type: "IN".into(),
+        addr_type: "IP4".into(),
+        address: "0.0.0.0".into(),
+    });
+    for c in &p.candidates {
+        m.push_attribute(Attribute::new("candidate", c.clone()));
+    }
+    if p.end_of_candidates {
+        m.push_attribute(Attribute::flag("end-of-candidates"));
+    }
+    m.push_attribute(Attribute::new("ice-ufrag", p.creds.ufrag.clone()));
+    m.push_attribute(Attribute::new("ice-pwd", p.creds.pwd.clone()));
+    m.push_attribute(Attribute::new("ice-options", "trickle"));
+    m.push_attribute(fingerprint_attribute(&p.fingerprint));
+    m.push_attribute(p.setup.to_attribute());
+    m.push_attribute(Attribute::new("mid", mid));
+    m.push_attribute(Attribute::new("sctp-port", SCTP_PORT.to_string()));
+    m.push_attribute(Attribute::new(
+        "max-message-size",
+        p.max_message_size.to_string(),
+    ));
+    m
+}
+
+fn session(p: &LocalParams) -> SessionDescription {
+    let mut d = SessionDescription::new(p.session_id, p.session_version);
+    d.push_attribute(Attribute::new("msid-semantic", " WMS"));
+    d
+}
+
+/// An offer: one data section with `mid` when there is one to offer.
+pub(crate) fn build_offer(p: &LocalParams, data_mid: Option<&str>) -> SessionDescription {
+    let mut d = session(p);
+    if let Some(mid) = data_mid {
+        d.attributes.insert(
+            0,
+            Group {
+                semantics: "BUNDLE".into(),
+                mids: vec![mid.to_string()],
+            }
+            .to_attribute(),
+        );
+        d.media.push(data_media(p, mid));
+    }
+    d
+}
+
+/// The answer to `offer`: the data section at `data_idx` accepted, every
+/// other section rejected (port 0), in the offer's order (JSEP §5.3.1).
+pub(crate) fn build_answer(
+    offer: &SessionDescription,
+    data_idx: Option<usize>,
+    p: &LocalParams,
+) -> SessionDescription {
+    let mut d = session(p);
+    for (i, om) in offer.media.iter().enumerate() {
+        if Some(i) == data_idx {
+            let mid = om.mid().unwrap_or("0").to_string();
+            d.media.push(data_media(p, &mid));
+            let bundled = offer
+                .groups()
+                .iter()
+                .any(|g| g.semantics == "BUNDLE" && g.mids.contains(&mid));
+            if bundled {
+                d.attributes.insert(
+                    0,
+                    Group {
+                        semantics: "BUNDLE".into(),
+                        mids: vec![mid],
+                    }
+                    .to_attribute(),
+                );
+            }
+        } else {
+            let formats: Vec<&str> = om.formats.iter().map(String::as_str).collect();
+            let mut m = MediaDescription::new(&om.kind, 0, &om.protocol, &formats);
+            m.connection = Some(Connection {
+                net_type: "IN".into(),
+                addr_type: "IP4".into(),
+                address: "0.0.0.0".into(),
+            });
+            if let Some(mid) = om.mid() {
+                m.push_attribute(Attribute::new("mid", mid));
+            }
+            m.push_attribute(Attribute::flag("inactive"));
+            d.media.push(m);
+        }
+    }
+    d
+}
+
+/// Our `a=setup` in an answer to the peer's (RFC 8842 §5.2: browsers
+/// answer actpass with active).
+pub(crate) fn answer_setup(remote: Setup) -> Result<Setup, PeerError> {
+    match remote {
+        Setup::ActPass | Setup::Passive => Ok(Setup::Active),
+        Setup::Active => Ok(Setup::Passive),
+        _ => Err(PeerError::InvalidDescription(format!(
+            "a=setup:{remote} leaves no DTLS role for us"
+        ))),
+    }
+}
