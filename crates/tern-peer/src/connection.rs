@@ -31,6 +31,17 @@ use crate::stats::TransportCounters;
 
 /// Datagrams held for DTLS while no ICE path exists yet.
 const MAX_WAITING: usize = 64;
+/// Message bytes held for the application; beyond this, messages stay in
+/// SCTP and its receive window closes (backpressure on the sender).
+const HOLD_BYTES: usize = 1 << 20;
+
+fn message_len(m: &DataChannelMessage) -> usize {
+    match m {
+        DataChannelMessage::Text(t) => t.len(),
+        DataChannelMessage::Binary(b) => b.len(),
+        _ => 0,
+    }
+}
 
 /// Options of [`PeerConnection::create_offer`] (W3C `RTCOfferOptions`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +84,9 @@ pub struct PeerConnection {
     pub(crate) counters: TransportCounters,
     random: RandomSource,
     next_rng: u64,
+    /// Bytes of `ChannelMessage` events not yet taken by the application.
+    held: usize,
+    last_now: Option<Instant>,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -131,6 +145,8 @@ impl PeerConnection {
             counters: TransportCounters::default(),
             random,
             next_rng: 2,
+            held: 0,
+            last_now: None,
         })
     }
 
@@ -947,9 +963,20 @@ impl PeerConnection {
         self.out.pop_front()
     }
 
-    /// The next event.
+    /// The next event. Messages are taken from SCTP as the application
+    /// takes them from here, so one that stops polling slows the sender.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front()?;
+        if let PeerEvent::ChannelMessage { message, .. } = &e {
+            let was_full = self.held >= HOLD_BYTES;
+            self.held -= message_len(message);
+            if was_full && self.held < HOLD_BYTES {
+                if let Some(now) = self.last_now {
+                    self.pump(now);
+                }
+            }
+        }
+        Some(e)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
@@ -1067,6 +1094,8 @@ impl PeerConnection {
     }
 
     fn pump(&mut self, now: Instant) {
+        let now = self.last_now.map_or(now, |t| t.max(now));
+        self.last_now = Some(now);
         // ICE: events and checks.
         while let Some(e) = self.ice.as_mut().and_then(|i| i.poll_event()) {
             self.on_ice_event(e);
@@ -1100,7 +1129,10 @@ impl PeerConnection {
             }
         }
         // SCTP: events out, packets down through DTLS.
-        while let Some(e) = self.sctp.as_mut().and_then(|s| s.poll_event()) {
+        while self.held < HOLD_BYTES {
+            let Some(e) = self.sctp.as_mut().and_then(|s| s.poll_event()) else {
+                break;
+            };
             self.on_sctp_event(e);
         }
         self.flush_sctp(now);
@@ -1196,11 +1228,8 @@ impl PeerConnection {
             }
             DataChannelEvent::Message { id, message } => {
                 if let Some(c) = ch(&self.channels, id) {
-                    let len = match &message {
-                        DataChannelMessage::Text(t) => t.len(),
-                        DataChannelMessage::Binary(b) => b.len(),
-                        _ => 0,
-                    };
+                    let len = message_len(&message);
+                    self.held += len;
                     if let Some(pc) = self.channels.map.get_mut(&c) {
                         pc.counters.messages_received += 1;
                         pc.counters.bytes_received += len as u64;

@@ -444,3 +444,45 @@ fn a_vanished_peer_fails_the_connection_in_bounded_time() {
     let took = net.now() - t0;
     assert!(took < Duration::from_secs(60), "{took:?}");
 }
+
+#[test]
+fn a_receiver_that_stops_reading_slows_the_sender_and_loses_nothing() {
+    let (mut net, a, b) = pair(7, LinkConfig::with_latency(Duration::from_millis(10)));
+    let now = net.now();
+    let ch = peer(&mut net, a)
+        .pc
+        .create_data_channel(now, "bulk", DataChannelInit::default())
+        .unwrap();
+    assert!(negotiate(&mut net, a, b, Duration::from_secs(10)));
+    assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
+        !opened_remote(n.endpoint::<Peer>(b)).is_empty()
+    }));
+    let remote = opened_remote(peer(&mut net, b))[0];
+    peer(&mut net, b).hold = true;
+    let now = net.now();
+    let chunk = 256 * 1024;
+    // 16 MiB: B buffers at most its 8 MiB window plus 1 MiB in each of
+    // SCTP's and the connection's queues.
+    for i in 0..64u8 {
+        peer(&mut net, a)
+            .pc
+            .send_binary(now, ch, &vec![i; chunk])
+            .unwrap();
+    }
+    net.run_for(Duration::from_secs(10));
+    let stuck = peer(&mut net, a).pc.buffered_amount(ch);
+    assert!(
+        stuck >= 4 << 20,
+        "the window must close; sender holds {stuck} bytes"
+    );
+    peer(&mut net, b).hold = false;
+    assert!(run(&mut net, a, b, Duration::from_secs(20), |n| messages(
+        n.endpoint::<Peer>(b),
+        remote
+    )
+    .len()
+        == 64));
+    for (i, m) in messages(peer(&mut net, b), remote).into_iter().enumerate() {
+        assert_eq!(m, DataChannelMessage::Binary(vec![i as u8; chunk]));
+    }
+}

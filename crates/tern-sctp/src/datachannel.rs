@@ -322,6 +322,22 @@ pub struct SctpTransport {
     burned: BTreeSet<u16>,
     events: VecDeque<DataChannelEvent>,
     stats: DataChannelStats,
+    /// Bytes of messages in `events` the application has not taken yet.
+    held: usize,
+    /// The latest time passed in (for work done when the application reads).
+    last_now: Instant,
+}
+
+/// Message bytes held for the application before the association is left
+/// to buffer the rest: then its receive window closes, so a reader that
+/// stops reading slows the sender down instead of growing memory.
+const HOLD_BYTES: usize = 1 << 20;
+
+fn message_len(m: &DataChannelMessage) -> usize {
+    match m {
+        DataChannelMessage::Text(t) => t.len(),
+        DataChannelMessage::Binary(b) => b.len(),
+    }
 }
 
 impl SctpTransport {
@@ -340,6 +356,8 @@ impl SctpTransport {
             burned: BTreeSet::new(),
             events: VecDeque::new(),
             stats: DataChannelStats::default(),
+            held: 0,
+            last_now: now,
         }
     }
 
@@ -584,6 +602,7 @@ impl SctpTransport {
 
     /// Handles one SCTP packet (the payload of a DTLS record).
     pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
+        self.last_now = now;
         self.assoc.handle_receive(now, packet);
         self.pump(now);
     }
@@ -591,12 +610,14 @@ impl SctpTransport {
     /// Handles one SCTP packet the caller gives away (no copy; see
     /// [`Association::handle_packet`]).
     pub fn handle_packet(&mut self, now: Instant, packet: bytes::Bytes) {
+        self.last_now = now;
         self.assoc.handle_packet(now, packet);
         self.pump(now);
     }
 
     /// Runs timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         self.assoc.handle_timeout(now);
         self.pump(now);
     }
@@ -612,14 +633,33 @@ impl SctpTransport {
     }
 
     /// The next event.
+    /// Messages are taken from the association as the application takes
+    /// them from here: one that stops polling closes the receive window.
     pub fn poll_event(&mut self) -> Option<DataChannelEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front()?;
+        if let DataChannelEvent::Message { message, .. } = &e {
+            let was_full = self.held >= HOLD_BYTES;
+            self.held -= message_len(message);
+            if was_full && self.held < HOLD_BYTES {
+                self.pump(self.last_now);
+            }
+        }
+        Some(e)
+    }
+
+    fn push_message(&mut self, id: DataChannelId, message: DataChannelMessage) {
+        self.held += message_len(&message);
+        self.events
+            .push_back(DataChannelEvent::Message { id, message });
     }
 
     /// Turns association events into channel events, then reports channels
     /// whose buffered amount fell to their threshold.
     fn pump(&mut self, now: Instant) {
-        while let Some(e) = self.assoc.poll_event() {
+        while self.held < HOLD_BYTES {
+            let Some(e) = self.assoc.poll_event() else {
+                break;
+            };
             match e {
                 SctpEvent::Connected => {
                     self.events.push_back(DataChannelEvent::Connected);
@@ -763,10 +803,7 @@ impl SctpTransport {
                         }
                     }
                 };
-                self.events.push_back(DataChannelEvent::Message {
-                    id,
-                    message: DataChannelMessage::Text(text),
-                });
+                self.push_message(id, DataChannelMessage::Text(text));
             }
             ppid::BINARY | ppid::BINARY_PARTIAL | ppid::BINARY_EMPTY => {
                 if !self.is_open(m.stream) {
@@ -778,10 +815,7 @@ impl SctpTransport {
                 } else {
                     m.data
                 };
-                self.events.push_back(DataChannelEvent::Message {
-                    id,
-                    message: DataChannelMessage::Binary(data),
-                });
+                self.push_message(id, DataChannelMessage::Binary(data));
             }
             _ => self.stats.unroutable += 1,
         }

@@ -436,3 +436,41 @@ fn partially_reliable_channel_reports_what_it_gave_up() {
         "every message arrived or was reported"
     );
 }
+
+#[test]
+fn a_reader_that_stops_reading_holds_the_sender_back_and_loses_nothing() {
+    let mut p = pair(40, 0.0, false);
+    assert!(p.run(Duration::from_secs(5), connected));
+    let c =
+        p.a.create_data_channel(p.now, "bulk", DataChannelInit::default())
+            .unwrap();
+    assert!(p.run(Duration::from_secs(5), |p| p
+        .got_b
+        .iter()
+        .any(|e| matches!(e, DataChannelEvent::DataChannel(_)))));
+    p.hold_b = true;
+    let chunk = 256 * 1024;
+    let total = 48; // 12 MiB: more than B's 8 MiB window and what it holds
+    for i in 0..total {
+        p.a.send_binary(p.now, c, &vec![i as u8; chunk]).unwrap();
+    }
+    p.run(Duration::from_secs(10), |_| false);
+    let stuck = p.a.buffered_amount(c);
+    assert!(
+        stuck >= 2 * 1024 * 1024,
+        "a reader that stops must close the window; sender still holds {stuck} bytes"
+    );
+    p.hold_b = false;
+    assert!(
+        p.run(Duration::from_secs(20), |p| messages(&p.got_b, c).len()
+            == total)
+    );
+    for (i, m) in messages(&p.got_b, c).into_iter().enumerate() {
+        assert_eq!(
+            m,
+            DataChannelMessage::Binary(vec![i as u8; chunk]),
+            "message {i}"
+        );
+    }
+    assert!(p.run(Duration::from_secs(5), |p| p.a.buffered_amount(c) == 0));
+}

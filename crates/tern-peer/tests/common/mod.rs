@@ -20,6 +20,8 @@ pub struct Peer {
     pub events: Vec<PeerEvent>,
     /// Candidates to trickle to the other side (None: end-of-candidates).
     pub outbox: Vec<Option<IceCandidateInit>>,
+    /// The application stops taking events (and so messages).
+    pub hold: bool,
 }
 
 impl Peer {
@@ -34,10 +36,12 @@ impl Peer {
             pc: PeerConnection::new(config).expect("peer"),
             events: Vec::new(),
             outbox: Vec::new(),
+            hold: false,
         }
     }
     fn drain(&mut self) {
-        while let Some(e) = self.pc.poll_event() {
+        while !self.hold {
+            let Some(e) = self.pc.poll_event() else { break };
             if let PeerEvent::IceCandidate(c) = &e {
                 self.outbox.push(c.clone());
             }
