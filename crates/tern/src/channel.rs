@@ -96,23 +96,26 @@ impl DataChannel {
     /// Sends text. Waits while the channel's buffered amount is above the
     /// connection's high-water mark (backpressure).
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
-        let t = Outgoing::Text(text.into());
-        self.request(|r| Command::Send(self.id, t, r)).await?
+        send(&self.commands, self.id, Outgoing::Text(text.into())).await
     }
 
     /// Sends binary data (no copy for a `Bytes` or `Vec<u8>`). Waits while
     /// the buffered amount is above the high-water mark.
     pub async fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), Error> {
-        let b = Outgoing::Binary(data.into());
-        self.request(|r| Command::Send(self.id, b, r)).await?
+        send(&self.commands, self.id, Outgoing::Binary(data.into())).await
     }
 
     /// Sends a message of either kind.
     pub async fn send(&self, message: DataChannelMessage) -> Result<(), Error> {
-        match message {
-            DataChannelMessage::Text(t) => self.send_text(t).await,
-            DataChannelMessage::Binary(b) => self.send_binary(b).await,
-            _ => Ok(()),
+        self.sender().send(message).await
+    }
+
+    /// A sending half that can move to another task while this handle
+    /// keeps receiving. It does not keep the channel open by itself.
+    pub fn sender(&self) -> DataChannelSender {
+        DataChannelSender {
+            id: self.id,
+            commands: self.commands.clone(),
         }
     }
 
@@ -137,6 +140,47 @@ impl DataChannel {
             .send(Command::CloseChannel(self.id))
             .await
             .map_err(|_| Error::Closed)
+    }
+}
+
+async fn send(commands: &mpsc::Sender<Command>, id: ChannelId, m: Outgoing) -> Result<(), Error> {
+    let (tx, rx) = oneshot::channel();
+    commands
+        .send(Command::Send(id, m, tx))
+        .await
+        .map_err(|_| Error::Closed)?;
+    rx.await.map_err(|_| Error::Closed)?
+}
+
+/// The sending half of a [`DataChannel`] (see [`DataChannel::sender`]).
+#[derive(Clone)]
+pub struct DataChannelSender {
+    id: ChannelId,
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for DataChannelSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DataChannelSender({})", self.id)
+    }
+}
+
+impl DataChannelSender {
+    /// Sends text, waiting while the buffered amount is above the high-water mark.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        send(&self.commands, self.id, Outgoing::Text(text.into())).await
+    }
+    /// Sends binary data, waiting while the buffered amount is above the high-water mark.
+    pub async fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        send(&self.commands, self.id, Outgoing::Binary(data.into())).await
+    }
+    /// Sends a message of either kind.
+    pub async fn send(&self, message: DataChannelMessage) -> Result<(), Error> {
+        match message {
+            DataChannelMessage::Text(t) => self.send_text(t).await,
+            DataChannelMessage::Binary(b) => self.send_binary(b).await,
+            _ => Ok(()),
+        }
     }
 }
 

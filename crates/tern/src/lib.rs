@@ -31,7 +31,7 @@ mod error;
 mod peer;
 mod socket;
 
-pub use channel::DataChannel;
+pub use channel::{DataChannel, DataChannelSender};
 pub use config::{IceServer, RtcConfiguration};
 pub use driver::PeerConnectionEvent;
 pub use error::Error;

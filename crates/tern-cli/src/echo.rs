@@ -1,0 +1,241 @@
+//! `tern echo`: answers offers posted over HTTP and echoes every message on
+//! every data channel back, unchanged (text stays text, binary binary,
+//! empty empty). Many peers at once; CORS for pages from other origins.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tern::{
+    DataChannel, PeerConnection, PeerConnectionEvent, PeerConnectionState, RtcConfiguration,
+    SdpType,
+};
+
+use crate::signal::{Description, MAX_BODY};
+
+/// Arguments of `tern echo`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to serve HTTP (POST /offer, GET / for a browser test page).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Local IP addresses for the peers' UDP sockets (repeatable). Default:
+    /// the HTTP address's IP when it is a specific one, else every interface.
+    #[arg(long)]
+    bind: Vec<IpAddr>,
+    /// Most peers served at once; more get 503.
+    #[arg(long, default_value_t = 1000)]
+    max_peers: usize,
+    /// Drop a peer that has not connected this many seconds after its offer.
+    #[arg(long, default_value_t = 30)]
+    connect_timeout: u64,
+}
+
+struct Echo {
+    bind: Option<Vec<IpAddr>>,
+    peers: AtomicUsize,
+    max_peers: usize,
+    connect_timeout: Duration,
+}
+
+const PAGE: &str = include_str!("page.html");
+
+pub async fn run(args: Args) -> Result<ExitCode, String> {
+    let bind = if !args.bind.is_empty() {
+        Some(args.bind.clone())
+    } else if args.http.ip().is_unspecified() {
+        None
+    } else {
+        Some(vec![args.http.ip()])
+    };
+    let state = Arc::new(Echo {
+        bind,
+        peers: AtomicUsize::new(0),
+        max_peers: args.max_peers,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+    });
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/offer", axum::routing::post(offer).options(preflight))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(cors))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (pick another address with --http)",
+                args.http
+            )
+        })?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "tern echo: listening on http://{addr} (POST /offer; open http://{addr}/ in a browser)"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("HTTP server: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cors(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    r
+}
+
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn not_found(method: Method) -> impl IntoResponse {
+    if method == Method::OPTIONS {
+        return (StatusCode::NO_CONTENT, String::new());
+    }
+    (
+        StatusCode::NOT_FOUND,
+        "not found: POST an offer to /offer, or GET / for the test page\n".to_string(),
+    )
+}
+
+fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
+    let mut m = msg.into();
+    m.push('\n');
+    (status, m).into_response()
+}
+
+async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
+    let d: Description = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                format!("expected JSON {{\"type\":\"offer\",\"sdp\":\"…\"}}: {e}"),
+            )
+        }
+    };
+    let offer = match d.to_rtc(SdpType::Offer) {
+        Ok(o) => o,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    if echo.peers.fetch_add(1, Ordering::SeqCst) >= echo.max_peers {
+        echo.peers.fetch_sub(1, Ordering::SeqCst);
+        return bad(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("busy: {} peers already", echo.max_peers),
+        );
+    }
+    let guard = PeerGuard(echo.clone());
+    let config = RtcConfiguration {
+        bind_addresses: echo.bind.clone(),
+        ..RtcConfiguration::default()
+    };
+    let mut pc = match PeerConnection::new(config).await {
+        Ok(pc) => pc,
+        Err(e) => {
+            return bad(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot make a peer: {e}"),
+            )
+        }
+    };
+    if let Err(e) = pc.set_remote_description(offer).await {
+        return bad(StatusCode::BAD_REQUEST, format!("bad offer: {e}"));
+    }
+    let answer = async {
+        pc.set_local_description(pc.create_answer().await?).await?;
+        tokio::time::timeout(Duration::from_secs(10), pc.gathering_complete())
+            .await
+            .map_err(|_| tern::Error::Closed)??;
+        pc.local_description().await
+    }
+    .await;
+    let answer = match answer {
+        Ok(Some(a)) => a,
+        Ok(None) => return bad(StatusCode::INTERNAL_SERVER_ERROR, "no local description"),
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("cannot answer: {e}")),
+    };
+    let timeout = echo.connect_timeout;
+    tokio::spawn(async move {
+        serve_peer(&mut pc, timeout).await;
+        pc.close().await;
+        drop(guard);
+    });
+    let body = serde_json::to_string(&Description::from_rtc(&answer)).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Frees the peer's slot when its task ends (or the request fails).
+struct PeerGuard(Arc<Echo>);
+
+impl Drop for PeerGuard {
+    fn drop(&mut self) {
+        self.0.peers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn serve_peer(pc: &mut PeerConnection, connect_timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + connect_timeout;
+    let mut connected = false;
+    loop {
+        let event = if connected {
+            pc.next_event().await
+        } else {
+            match tokio::time::timeout_at(deadline, pc.next_event()).await {
+                Ok(e) => e,
+                Err(_) => {
+                    tracing::info!("peer did not connect within {connect_timeout:?}; dropped");
+                    return;
+                }
+            }
+        };
+        match event {
+            Some(PeerConnectionEvent::DataChannel(dc)) => {
+                tokio::spawn(echo_channel(dc));
+            }
+            Some(PeerConnectionEvent::ConnectionStateChange(s)) => match s {
+                PeerConnectionState::Connected => connected = true,
+                PeerConnectionState::Failed | PeerConnectionState::Closed => return,
+                _ => {}
+            },
+            Some(_) => {}
+            None => return,
+        }
+    }
+}
+
+async fn echo_channel(mut dc: DataChannel) {
+    let tx = dc.sender();
+    while let Some(m) = dc.recv().await {
+        if tx.send(m).await.is_err() {
+            break;
+        }
+    }
+}
