@@ -15,8 +15,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tern::{
-    DataChannel, PeerConnection, PeerConnectionEvent, PeerConnectionState, RtcConfiguration,
-    SdpType,
+    DataChannel, DataChannelInit, PeerConnection, PeerConnectionEvent, PeerConnectionState,
+    RtcConfiguration, SdpType,
 };
 
 use crate::signal::{Description, MAX_BODY};
@@ -37,10 +37,15 @@ pub struct Args {
     /// Drop a peer that has not connected this many seconds after its offer.
     #[arg(long, default_value_t = 30)]
     connect_timeout: u64,
+    /// Also echo on a negotiated (out-of-band) channel with this stream id,
+    /// made for every peer (repeatable).
+    #[arg(long)]
+    negotiated: Vec<u16>,
 }
 
 struct Echo {
     bind: Option<Vec<IpAddr>>,
+    negotiated: Vec<u16>,
     peers: AtomicUsize,
     max_peers: usize,
     connect_timeout: Duration,
@@ -58,6 +63,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     };
     let state = Arc::new(Echo {
         bind,
+        negotiated: args.negotiated.clone(),
         peers: AtomicUsize::new(0),
         max_peers: args.max_peers,
         connect_timeout: Duration::from_secs(args.connect_timeout),
@@ -168,6 +174,27 @@ async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
     };
     if let Err(e) = pc.set_remote_description(offer).await {
         return bad(StatusCode::BAD_REQUEST, format!("bad offer: {e}"));
+    }
+    for &id in &echo.negotiated {
+        let init = DataChannelInit {
+            negotiated: true,
+            id: Some(id),
+            ..DataChannelInit::default()
+        };
+        match pc
+            .create_data_channel(&format!("negotiated-{id}"), init)
+            .await
+        {
+            Ok(dc) => {
+                tokio::spawn(echo_channel(dc));
+            }
+            Err(e) => {
+                return bad(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("negotiated channel {id}: {e}"),
+                )
+            }
+        }
     }
     let answer = async {
         pc.set_local_description(pc.create_answer().await?).await?;

@@ -42,6 +42,10 @@ pub struct Args {
     /// Channels to spread the messages over.
     #[arg(long, default_value_t = 1)]
     channels: usize,
+    /// Negotiated (out-of-band) channels with stream ids ID, ID+1, … instead
+    /// of DCEP; the echo must make the same ones.
+    #[arg(long)]
+    negotiated: Option<u16>,
     /// Print one JSON line instead of text.
     #[arg(long)]
     json: bool,
@@ -66,6 +70,8 @@ struct Report {
     rtt_ms_p99: f64,
     #[serde(rename = "throughput_MBps")]
     throughput_mbps: f64,
+    /// Channels that closed cleanly on both sides at the end.
+    channels_closed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -131,6 +137,7 @@ fn check(m: &DataChannelMessage, size: usize, text: bool) -> Option<(u64, u64)> 
 }
 
 struct ChannelResult {
+    closed: bool,
     received: u64,
     corrupted: u64,
     rtts: Vec<f64>,
@@ -162,6 +169,7 @@ async fn receive(
         }
     }
     let mut r = ChannelResult {
+        closed: false,
         received: 0,
         corrupted: 0,
         rtts: Vec::new(),
@@ -210,6 +218,11 @@ async fn receive(
             r.corrupted += 1;
         }
     }
+    // Close our end and wait (briefly) for the peer to close its end too.
+    if dc.close().await.is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), dc.wait_closed()).await;
+    }
+    r.closed = dc.ready_state() == tern::DataChannelState::Closed;
     r
 }
 
@@ -266,8 +279,16 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let t_setup = Instant::now();
     let mut channels = Vec::new();
     for k in 0..args.channels {
+        let mut init = init.clone();
+        if let Some(first) = args.negotiated {
+            init.negotiated = true;
+            init.id = Some(
+                u16::try_from(usize::from(first) + k)
+                    .map_err(|_| "--negotiated id + --channels passes 65535".to_string())?,
+            );
+        }
         channels.push(
-            pc.create_data_channel(&format!("ping-{k}"), init.clone())
+            pc.create_data_channel(&format!("ping-{k}"), init)
                 .await
                 .map_err(|e| e.to_string())?,
         );
@@ -335,8 +356,10 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let mut corrupted = 0;
     let mut rtts = Vec::new();
     let mut last = None;
+    let mut channels_closed = 0;
     for t in tasks {
         let r = t.await.map_err(|e| e.to_string())?;
+        channels_closed += u64::from(r.closed);
         received += r.received;
         corrupted += r.corrupted;
         rtts.extend(r.rtts);
@@ -372,6 +395,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         rtt_ms_p50: percentile(&rtts, 0.5),
         rtt_ms_p99: percentile(&rtts, 0.99),
         throughput_mbps: (throughput * 1000.0).round() / 1000.0,
+        channels_closed,
         error: error.clone(),
     };
     pc.close().await;

@@ -17,8 +17,13 @@ impl Drop for Echo {
 }
 
 fn echo() -> Echo {
+    echo_with(&[])
+}
+
+fn echo_with(extra: &[&str]) -> Echo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(["echo", "--http", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("tern echo starts");
@@ -57,7 +62,7 @@ fn ping(url: &str, extra: &[&str]) -> (bool, serde_json::Value, String) {
 
 #[test]
 fn ping_against_echo_in_every_mode() {
-    let e = echo();
+    let e = echo_with(&["--negotiated", "100", "--negotiated", "101"]);
     for extra in [
         vec!["--count", "100"],
         vec!["--bytes", "8388608", "--size", "65536"],
@@ -68,6 +73,7 @@ fn ping_against_echo_in_every_mode() {
         vec!["--unordered", "--count", "200", "--channels", "10"],
         vec!["--max-retransmits", "0", "--unordered", "--count", "200"],
         vec!["--max-packet-life-time", "500", "--count", "200"],
+        vec!["--negotiated", "100", "--channels", "2", "--count", "100"],
     ] {
         let (ok, j, err) = ping(&e.url, &extra);
         assert!(ok, "{extra:?}: {err} {j}");
@@ -77,6 +83,14 @@ fn ping_against_echo_in_every_mode() {
             "{extra:?}: loopback loses nothing"
         );
         assert!(j["setup_ms"].as_f64().unwrap() > 0.0);
+        let channels: u64 = extra
+            .iter()
+            .position(|a| *a == "--channels")
+            .map_or(1, |i| extra[i + 1].parse().unwrap());
+        assert_eq!(
+            j["channels_closed"], channels,
+            "{extra:?}: closed on both sides"
+        );
         for key in ["rtt_ms_p50", "rtt_ms_p99", "throughput_MBps"] {
             assert!(j[key].is_number(), "{key} in {j}");
         }
