@@ -308,16 +308,28 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("the answer from {url} is unusable: {e}"))?;
     for dc in &channels {
-        tokio::time::timeout(timeout, dc.wait_open())
-            .await
-            .map_err(|_| {
-                format!(
-                    "no data channel opened within {} s (connection {:?}): is the echo reachable over UDP?",
-                    args.timeout,
-                    pc.connection_state()
-                )
-            })?
-            .map_err(|_| format!("the data channel closed before it opened (connection {:?})", pc.connection_state()))?;
+        if tokio::time::timeout(timeout, dc.wait_open()).await.is_err() {
+            let s = pc.stats().await.map_err(|e| e.to_string())?;
+            let pairs: Vec<String> = s
+                .candidate_pairs
+                .iter()
+                .map(|p| format!("{}->{} {:?}", p.local_address, p.remote_address, p.state))
+                .collect();
+            return Err(format!(
+                "no data channel opened within {} s (connection {:?}, ICE {:?}, DTLS {:?}, pairs [{}]): is the echo reachable over UDP?",
+                args.timeout,
+                pc.connection_state(),
+                pc.ice_connection_state(),
+                s.transport.dtls_state,
+                pairs.join(", ")
+            ));
+        }
+        dc.wait_open().await.map_err(|_| {
+            format!(
+                "the data channel closed before it opened (connection {:?})",
+                pc.connection_state()
+            )
+        })?;
     }
     let setup_ms = t_setup.elapsed().as_secs_f64() * 1e3;
     if !args.json {

@@ -105,6 +105,8 @@ pub struct Dtls {
     pub(crate) server_random: [u8; 32],
     pub(crate) transcript: Vec<u8>,
     pub(crate) reasm: Reassembler,
+    /// A ClientHello that came in fragments, before the server keeps state.
+    pub(crate) hello_reasm: Option<Reassembler>,
     pub(crate) send_seq: u16,
     pub(crate) suite: Option<CipherSuite>,
     pub(crate) srtp: Option<SrtpProfile>,
@@ -224,6 +226,7 @@ impl Dtls {
             server_random: [0; 32],
             transcript: Vec::new(),
             reasm: Reassembler::new(0, max),
+            hello_reasm: None,
             send_seq: 0,
             suite: None,
             srtp: None,
@@ -583,8 +586,11 @@ impl Dtls {
             let hh = HandshakeHeader::parse(&mut r)?;
             let frag = r.take(hh.fragment_length as usize, "handshake fragment")?;
             if self.state == State::ServerWaitHello {
-                // Stateless until the cookie checks out: whole ClientHellos only.
-                self.server_on_client_hello(now, h, &hh, frag)?;
+                if hh.fragment_offset == 0 && hh.fragment_length == hh.length {
+                    self.server_on_client_hello(now, h, &hh, frag)?;
+                } else if hh.msg_type == crate::codec::handshake_type::CLIENT_HELLO {
+                    self.on_client_hello_fragment(now, h, &hh, frag)?;
+                }
                 continue;
             }
             let retransmission = self.reasm.add(&hh, frag)?;
@@ -597,6 +603,40 @@ impl Dtls {
             }
         }
         Ok(())
+    }
+
+    /// A ClientHello larger than one record (Chromium's, with post-quantum
+    /// key shares, is about 1.5 KB): put it together, then handle it whole.
+    /// One partial hello is kept at most, bounded by the handshake size limit.
+    fn on_client_hello_fragment(
+        &mut self,
+        now: Instant,
+        h: &RecordHeader,
+        hh: &HandshakeHeader,
+        frag: &[u8],
+    ) -> Result<(), DtlsError> {
+        let max = self.config.max_handshake_message;
+        let r = self
+            .hello_reasm
+            .get_or_insert_with(|| Reassembler::new(hh.message_seq, max));
+        if r.next_seq() != hh.message_seq {
+            *r = Reassembler::new(hh.message_seq, max);
+        }
+        if r.add(hh, frag).is_err() {
+            self.stats.malformed += 1;
+            self.hello_reasm = None;
+            return Ok(());
+        }
+        let Some(m) = r.pop() else { return Ok(()) };
+        self.hello_reasm = None;
+        let whole = HandshakeHeader {
+            msg_type: m.msg_type,
+            length: m.body.len() as u32,
+            message_seq: m.message_seq,
+            fragment_offset: 0,
+            fragment_length: m.body.len() as u32,
+        };
+        self.server_on_client_hello(now, h, &whole, &m.body)
     }
 
     /// The peer resent a flight we already have: our answer was lost; resend it.

@@ -57,6 +57,8 @@ pub struct TransportStats {
     pub dtls_cipher: Option<String>,
     /// `selectedCandidatePairId`: an index into `candidate_pairs`.
     pub selected_candidate_pair_id: Option<usize>,
+    /// DTLS counters (dropped records, retransmitted flights).
+    pub dtls: Option<tern_dtls::DtlsStats>,
 }
 
 /// `RTCIceCandidatePairStats`.
@@ -133,6 +135,7 @@ impl PeerConnection {
                     .as_ref()
                     .and_then(|d| d.cipher_suite())
                     .map(|s| format!("{s:?}")),
+                dtls: self.dtls.as_ref().map(|d| d.stats()),
                 selected_candidate_pair_id: selected.and_then(|(l, r)| {
                     pairs
                         .iter()
