@@ -1023,9 +1023,10 @@ impl PeerConnection {
         };
         let fp = Some(Fingerprint(rt.fingerprint));
         let mut cfg = DtlsConfig::new(self.certificate.clone());
-        // ICE already proved the peer's address: no HelloVerifyRequest round trip.
+        // ICE already proved the peer's address: no HelloVerifyRequest round
+        // trip. use_srtp is offered even without media, as browsers do
+        // (aiortc refuses a handshake without it).
         cfg.use_cookies = false;
-        cfg.srtp_profiles.clear();
         let identity = rt.creds.ufrag.clone().into_bytes();
         let dtls = match setup {
             Setup::Active => {
