@@ -13,8 +13,8 @@ use tokio::net::UdpSocket;
 
 /// Socket buffer sizes we ask for (the kernel may cap them).
 const SOCKET_BUFFER: usize = 4 << 20;
-/// Bytes per receive buffer: room for a full GRO batch of 1500-byte datagrams.
-const RECV_BUF: usize = 64 * 1024;
+/// Bytes per receive buffer without GRO (one datagram).
+const DATAGRAM_BUF: usize = 2048;
 
 pub(crate) struct Socket {
     pub io: UdpSocket,
@@ -34,12 +34,21 @@ impl Socket {
         let _ = state.set_send_buffer_size((&std_sock).into(), SOCKET_BUFFER);
         let io = UdpSocket::from_std(std_sock)?;
         let local = io.local_addr()?;
+        // One buffer to start with (an idle connection stays small); the
+        // batch doubles whenever a receive fills every buffer, up to
+        // quinn-udp's batch size. With GRO a buffer holds a whole coalesced
+        // batch of datagrams.
+        let buf_len = if state.gro_segments() > 1 {
+            (state.gro_segments() * 1500).min(u16::MAX as usize)
+        } else {
+            DATAGRAM_BUF
+        };
         Ok(Socket {
             io,
             state,
             local,
-            bufs: (0..BATCH_SIZE).map(|_| vec![0u8; RECV_BUF]).collect(),
-            metas: vec![RecvMeta::default(); BATCH_SIZE],
+            bufs: vec![vec![0u8; buf_len]],
+            metas: vec![RecvMeta::default(); 1],
         })
     }
 
@@ -62,12 +71,18 @@ impl Socket {
                 Err(e) => return Err(e),
             };
             drop(slices);
+            let full = n == self.bufs.len() && self.bufs.len() < BATCH_SIZE;
             for (meta, buf) in self.metas.iter().zip(&self.bufs).take(n) {
                 let stride = meta.stride.max(1);
                 for d in buf[..meta.len].chunks(stride) {
                     f(meta.addr, d);
                     total += 1;
                 }
+            }
+            if full {
+                let (len, grow) = (self.bufs[0].len(), self.bufs.len());
+                self.bufs.extend((0..grow).map(|_| vec![0u8; len]));
+                self.metas.resize(self.bufs.len(), RecvMeta::default());
             }
         }
     }
