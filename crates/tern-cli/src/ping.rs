@@ -355,13 +355,27 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         let ns = t0.elapsed().as_nanos() as u64;
         let m = make(seq, ns, args.size, args.text);
         let tx = &senders[(seq % n) as usize];
-        let r = match m {
-            DataChannelMessage::Binary(b) => tx.send_binary(Bytes::from(b)).await,
-            m => tx.send(m).await,
+        let send = async {
+            match m {
+                DataChannelMessage::Binary(b) => tx.send_binary(Bytes::from(b)).await,
+                m => tx.send(m).await,
+            }
         };
-        if let Err(e) = r {
-            send_error = Some(format!("sending message {seq} failed: {e}"));
-            break;
+        // A send waits while the peer acknowledges nothing (backpressure):
+        // bounded by --timeout, so a vanished peer is reported promptly.
+        match tokio::time::timeout(timeout, send).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                send_error = Some(format!("sending message {seq} failed: {e}"));
+                break;
+            }
+            Err(_) => {
+                send_error = Some(format!(
+                    "sending stalled for {} s at message {seq}: the peer stopped acknowledging",
+                    args.timeout
+                ));
+                break;
+            }
         }
     }
     let mut received = 0;

@@ -1,4 +1,5 @@
 //! `tern echo` and `tern ping` as a user runs them: two processes on loopback.
+#![allow(clippy::disallowed_methods)] // processes and real time
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -189,5 +190,46 @@ fn clear_errors_for_user_mistakes() {
     assert!(
         r.starts_with("HTTP/1.1 200") && r.contains("RTCPeerConnection"),
         "{r}"
+    );
+}
+
+#[test]
+fn a_peer_that_never_answers_or_vanishes_fails_in_bounded_time() {
+    // An HTTP endpoint that accepts the offer and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hold = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        drop(s);
+    });
+    let t0 = std::time::Instant::now();
+    let (ok, _, err) = ping(&url, &["--timeout", "2"]);
+    assert!(!ok && err.contains("did not answer within 2 s"), "{err}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    hold.join().unwrap();
+
+    // The echo vanishes in the middle of a transfer.
+    let mut e = echo();
+    let url = e.url.clone();
+    let t0 = std::time::Instant::now();
+    let pinger = std::thread::spawn(move || {
+        ping(
+            &url,
+            &["--bytes", "4294967296", "--size", "65536", "--timeout", "3"],
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    e.child.kill().unwrap();
+    let (ok, j, err) = pinger.join().unwrap();
+    assert!(!ok, "{j}");
+    assert!(
+        err.contains("stopped acknowledging") || err.contains("came back"),
+        "{err}"
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(12),
+        "{:?}",
+        t0.elapsed()
     );
 }
