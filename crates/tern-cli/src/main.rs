@@ -3,6 +3,7 @@
 
 mod echo;
 mod ping;
+mod serve;
 mod signal;
 
 use std::process::ExitCode;
@@ -23,6 +24,10 @@ enum Command {
     Echo(echo::Args),
     /// Offer to an echo endpoint, send, and check every echo byte for byte.
     Ping(ping::Args),
+    /// Run the signaling server, STUN and the browser app.
+    Serve(serve::Args),
+    /// Print a room token for a server started with --token-secret.
+    Token(serve::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Echo(a) => echo::run(a).await,
             Command::Ping(a) => ping::run(a).await,
+            Command::Serve(a) => serve::run(a).await,
+            Command::Token(a) => serve::token(a),
         }
     });
     match result {

@@ -1,0 +1,175 @@
+//! tern's servers in one process, for `tern serve`: WebSocket signaling
+//! with rooms (docs/signaling.md), a STUN Binding server, the browser app at
+//! `/`, `/healthz` and Prometheus `/metrics`. State is in memory.
+#![forbid(unsafe_code)]
+
+mod hub;
+mod messages;
+mod metrics;
+mod signaling;
+mod stun;
+pub mod token;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+pub use hub::{Hub, Limits};
+pub use messages::{ClientMessage, MemberInfo, ServerMessage};
+pub use metrics::Metrics;
+pub use token::{Claims, TokenKey};
+
+const INDEX: &str = include_str!("../app/index.html");
+const APP_JS: &str = include_str!("../app/app.js");
+
+/// How `tern serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// HTTP (and WebSocket) address.
+    pub listen: SocketAddr,
+    /// STUN over UDP, when wanted.
+    pub stun_listen: Option<SocketAddr>,
+    /// The address browsers should use for STUN (default: the host they
+    /// reached the page on).
+    pub public_ip: Option<IpAddr>,
+    /// Limits on clients.
+    pub limits: Limits,
+    /// Require room tokens signed with this secret.
+    pub token_secret: Option<String>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            stun_listen: None,
+            public_ip: None,
+            limits: Limits::default(),
+            token_secret: None,
+        }
+    }
+}
+
+struct AppState {
+    hub: Arc<Hub>,
+    token: Option<Arc<TokenKey>>,
+    stun_port: Option<u16>,
+    public_ip: Option<IpAddr>,
+}
+
+/// A running server.
+pub struct Server {
+    /// Where HTTP and WebSockets are served.
+    pub http_addr: SocketAddr,
+    /// Where STUN is served.
+    pub stun_addr: Option<SocketAddr>,
+    /// Rooms and members (for tests and metrics).
+    pub hub: Arc<Hub>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Server {
+    /// Binds and starts serving (on the current tokio runtime).
+    pub async fn start(config: ServeConfig) -> std::io::Result<Server> {
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(config.limits.clone(), metrics.clone()));
+        let mut tasks = Vec::new();
+        let mut stun_addr = None;
+        if let Some(addr) = config.stun_listen {
+            let sock = tokio::net::UdpSocket::bind(addr).await?;
+            stun_addr = Some(sock.local_addr()?);
+            tasks.push(tokio::spawn(stun::run(sock, metrics.clone())));
+        }
+        let state = Arc::new(AppState {
+            hub: hub.clone(),
+            token: config
+                .token_secret
+                .as_deref()
+                .map(|s| Arc::new(TokenKey::new(s.as_bytes()))),
+            stun_port: stun_addr.map(|a| a.port()),
+            public_ip: config.public_ip,
+        });
+        let app = Router::new()
+            .route("/", get(|| async { Html(INDEX) }))
+            .route(
+                "/app.js",
+                get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], APP_JS) }),
+            )
+            .route("/config", get(ice_config))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/metrics", get(metrics_text))
+            .route("/ws", get(ws))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let http_addr = listener.local_addr()?;
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("HTTP server: {e}");
+            }
+        }));
+        Ok(Server {
+            http_addr,
+            stun_addr,
+            hub,
+            tasks,
+        })
+    }
+}
+
+async fn ws(State(s): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    // Frames far above the message limit are refused by the WebSocket
+    // layer itself (the connection closes); moderately large ones get a
+    // `too-large` error message.
+    let max = s.hub.limits.max_message * 4;
+    let (hub, token) = (s.hub.clone(), s.token.clone());
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| signaling::handle(socket, hub, token))
+}
+
+/// ICE servers for the browser app: our STUN server, at the address the
+/// page was reached on (or `--public-ip`).
+async fn ice_config(State(s): State<Arc<AppState>>, headers: HeaderMap) -> impl IntoResponse {
+    let host = match s.public_ip {
+        Some(ip) => ip.to_string(),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| match h.rsplit_once(':') {
+                Some((host, port)) if port.parse::<u16>().is_ok() => host.to_string(),
+                _ => h.to_string(),
+            })
+            .unwrap_or_else(|| "127.0.0.1".into()),
+    };
+    let servers: Vec<serde_json::Value> = s
+        .stun_port
+        .map(|p| serde_json::json!({"urls": [format!("stun:{host}:{p}")]}))
+        .into_iter()
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "iceServers": servers }).to_string(),
+    )
+}
+
+async fn metrics_text(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.hub.metrics.render(s.hub.rooms()),
+    )
+}
