@@ -5,6 +5,8 @@ mod echo;
 mod ping;
 mod serve;
 mod signal;
+mod transfer;
+mod wormhole;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,10 @@ enum Command {
     Serve(serve::Args),
     /// Print a room token for a server started with --token-secret.
     Token(serve::TokenArgs),
+    /// Send files or directories to whoever has the code it prints.
+    Send(transfer::SendArgs),
+    /// Receive what `tern send` offers under a code.
+    Recv(transfer::RecvArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +58,8 @@ fn main() -> ExitCode {
             Command::Ping(a) => ping::run(a).await,
             Command::Serve(a) => serve::run(a).await,
             Command::Token(a) => serve::token(a),
+            Command::Send(a) => transfer::send(a).await,
+            Command::Recv(a) => transfer::recv(a).await,
         }
     });
     match result {

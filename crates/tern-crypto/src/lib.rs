@@ -19,6 +19,7 @@ pub mod ecdh;
 pub mod ecdsa;
 mod error;
 pub mod hmac;
+pub mod pake;
 pub mod random;
 
 pub use error::CryptoError;

@@ -1,0 +1,429 @@
+//! `tern send` and `tern recv`: files and directories peer to peer over a
+//! data channel, after the code-authenticated rendezvous (see wormhole.rs).
+//!
+//! On the channel: the sender's header (`{"files":[{"path","size"}]}`), the
+//! receiver's `{"accept":true}` or `{"error":…}`, then per file its bytes in
+//! binary messages and `{"sha256":…}`; the receiver ends with `{"done":true}`.
+
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use tern::{
+    DataChannel, DataChannelInit, DataChannelMessage, PeerConnection, PeerConnectionEvent,
+    RtcConfiguration,
+};
+use tern_crypto::digest::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::wormhole::{new_code, Rendezvous, Role};
+
+const CHUNK: usize = 64 * 1024;
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Arguments of `tern send`.
+#[derive(clap::Args)]
+pub struct SendArgs {
+    /// Files and directories to send.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Where `tern serve` runs.
+    #[arg(long, env = "TERN_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
+    /// Use this code instead of a random one.
+    #[arg(long)]
+    code: Option<String>,
+    /// Minutes to wait for the receiver.
+    #[arg(long, default_value_t = 10)]
+    wait: u64,
+}
+
+/// Arguments of `tern recv`.
+#[derive(clap::Args)]
+pub struct RecvArgs {
+    /// The code `tern send` printed.
+    code: String,
+    /// Where `tern serve` runs.
+    #[arg(long, env = "TERN_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
+    /// Directory to write into.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Replace files that exist.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct Entry {
+    path: String,
+    size: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+#[serde(default)]
+struct Control {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<Vec<Entry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accept: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Every file under `paths`, with the relative path it gets on the other side.
+fn collect(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Entry)>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let base = p
+            .file_name()
+            .ok_or_else(|| format!("{}: give a file or directory name", p.display()))?
+            .to_string_lossy()
+            .to_string();
+        if meta.is_dir() {
+            let mut stack = vec![(p.clone(), base)];
+            while let Some((dir, rel)) = stack.pop() {
+                let mut entries: Vec<_> = std::fs::read_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .filter_map(Result::ok)
+                    .collect();
+                entries.sort_by_key(|e| e.file_name());
+                for e in entries {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let path = e.path();
+                    let m = e
+                        .metadata()
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    if m.is_dir() {
+                        stack.push((path, format!("{rel}/{name}")));
+                    } else if m.is_file() {
+                        out.push((
+                            path,
+                            Entry {
+                                path: format!("{rel}/{name}"),
+                                size: m.len(),
+                            },
+                        ));
+                    }
+                }
+            }
+        } else {
+            out.push((
+                p.clone(),
+                Entry {
+                    path: base,
+                    size: meta.len(),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Where a received path goes, refusing anything that would escape `out`.
+fn safe_path(out: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if rel.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(format!(
+            "refusing the path {rel:?} (it would leave the output directory)"
+        ));
+    }
+    Ok(out.join(p))
+}
+
+fn bar(total: u64) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+fn control(m: &Control) -> String {
+    serde_json::to_string(m).unwrap_or_default()
+}
+
+async fn next_control(dc: &mut DataChannel, wait: Duration) -> Result<Control, String> {
+    match tokio::time::timeout(wait, dc.recv()).await {
+        Err(_) => Err("the other side stopped responding".into()),
+        Ok(None) => Err("the other side went away (channel closed)".into()),
+        Ok(Some(DataChannelMessage::Text(t))) => {
+            serde_json::from_str(&t).map_err(|e| format!("the other side sent {t:?}: {e}"))
+        }
+        Ok(Some(_)) => Err("the other side sent data out of turn".into()),
+    }
+}
+
+async fn peer(bind_loopback: bool) -> Result<PeerConnection, String> {
+    PeerConnection::new(RtcConfiguration {
+        bind_addresses: bind_loopback.then(|| vec![std::net::IpAddr::from([127, 0, 0, 1])]),
+        ..RtcConfiguration::default()
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Loopback only when the server is on loopback (so tests and local use
+/// stay local); otherwise every interface.
+fn loopback_server(server: &str) -> bool {
+    server.contains("127.0.0.1") || server.contains("localhost") || server.contains("[::1]")
+}
+
+pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
+    let files = collect(&args.paths)?;
+    let total: u64 = files.iter().map(|(_, e)| e.size).sum();
+    let code = args.code.clone().unwrap_or_else(new_code);
+    eprintln!(
+        "Sending {} file(s), {} bytes. On the other machine run:\n\n    tern recv {code}{}\n",
+        files.len(),
+        total,
+        if args.server == DEFAULT_SERVER {
+            String::new()
+        } else {
+            format!(" --server {}", args.server)
+        }
+    );
+    println!("code: {code}");
+    let wait = Duration::from_secs(args.wait * 60);
+    let mut rv = Rendezvous::meet(&args.server, &code, Role::Sender, wait).await?;
+    let pc = peer(loopback_server(&args.server)).await?;
+    let mut dc = pc
+        .create_data_channel("tern-transfer", DataChannelInit::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let offer = async {
+        pc.set_local_description(pc.create_offer().await?).await?;
+        pc.gathering_complete().await?;
+        pc.local_description().await
+    }
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or("no offer")?;
+    rv.send_description(&offer).await?;
+    let answer = rv.recv_description(Duration::from_secs(60)).await?;
+    pc.set_remote_description(answer)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::time::timeout(Duration::from_secs(30), dc.wait_open())
+        .await
+        .map_err(|_| {
+            "could not connect to the other side (no data channel after 30 s)".to_string()
+        })?
+        .map_err(|_| "the data channel closed before it opened".to_string())?;
+    drop(rv); // signaling is done
+    let header = Control {
+        files: Some(files.iter().map(|(_, e)| e.clone()).collect()),
+        ..Control::default()
+    };
+    dc.send_text(control(&header))
+        .await
+        .map_err(|e| e.to_string())?;
+    let reply = next_control(&mut dc, Duration::from_secs(60)).await?;
+    if let Some(e) = reply.error {
+        return Err(format!("the receiver refused: {e}"));
+    }
+    let pb = bar(total);
+    let t0 = Instant::now();
+    let tx = dc.sender();
+    for (path, entry) in &files {
+        let mut f = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut hash = Sha256::new();
+        let mut left = entry.size;
+        while left > 0 {
+            let mut buf = vec![0u8; CHUNK.min(left as usize)];
+            f.read_exact(&mut buf)
+                .await
+                .map_err(|e| format!("{}: {e} (did it change while sending?)", path.display()))?;
+            hash.update(&buf);
+            left -= buf.len() as u64;
+            pb.inc(buf.len() as u64);
+            tx.send_binary(Bytes::from(buf))
+                .await
+                .map_err(|e| format!("sending {}: {e} (the other side went away?)", entry.path))?;
+        }
+        let done = Control {
+            sha256: Some(hex(&hash.finish())),
+            ..Control::default()
+        };
+        tx.send_text(control(&done))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let end = next_control(&mut dc, Duration::from_secs(120)).await?;
+    pb.finish_and_clear();
+    if let Some(e) = end.error {
+        return Err(format!("the receiver failed: {e}"));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "sent {} file(s), {total} bytes in {secs:.2} s ({:.1} MB/s), checksums verified by the receiver",
+        files.len(),
+        total as f64 / 1e6 / secs.max(1e-9)
+    );
+    let _ = dc.close().await;
+    pc.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
+    let mut rv = Rendezvous::meet(
+        &args.server,
+        &args.code,
+        Role::Receiver,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let mut pc = peer(loopback_server(&args.server)).await?;
+    let offer = rv.recv_description(Duration::from_secs(60)).await?;
+    pc.set_remote_description(offer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer = async {
+        pc.set_local_description(pc.create_answer().await?).await?;
+        pc.gathering_complete().await?;
+        pc.local_description().await
+    }
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or("no answer")?;
+    rv.send_description(&answer).await?;
+    let mut dc = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match pc.next_event().await {
+                Some(PeerConnectionEvent::DataChannel(dc)) => return Ok(dc),
+                Some(_) => continue,
+                None => return Err("the connection closed".to_string()),
+            }
+        }
+    })
+    .await
+    .map_err(|_| "could not connect to the sender (no data channel after 30 s)".to_string())??;
+    drop(rv);
+    let header = next_control(&mut dc, Duration::from_secs(60)).await?;
+    let files = header.files.ok_or("the sender sent no file list")?;
+    let tx = dc.sender();
+    let refuse = |why: String| async {
+        let _ = tx
+            .send_text(control(&Control {
+                error: Some(why.clone()),
+                ..Control::default()
+            }))
+            .await;
+        Err::<ExitCode, String>(why)
+    };
+    let mut targets = Vec::new();
+    for e in &files {
+        let p = match safe_path(&args.out, &e.path) {
+            Ok(p) => p,
+            Err(why) => return refuse(why).await,
+        };
+        if p.exists() && !args.overwrite {
+            return refuse(format!(
+                "{} exists (use --overwrite or another --out)",
+                p.display()
+            ))
+            .await;
+        }
+        targets.push(p);
+    }
+    tx.send_text(control(&Control {
+        accept: Some(true),
+        ..Control::default()
+    }))
+    .await
+    .map_err(|e| e.to_string())?;
+    let total: u64 = files.iter().map(|e| e.size).sum();
+    let pb = bar(total);
+    let t0 = Instant::now();
+    for (e, target) in files.iter().zip(&targets) {
+        if let Some(dir) = target.parent() {
+            if let Err(err) = tokio::fs::create_dir_all(dir).await {
+                return refuse(format!("{}: {err}", dir.display())).await;
+            }
+        }
+        let part = target.with_extension(format!(
+            "{}tern-part",
+            target
+                .extension()
+                .map(|x| format!("{}.", x.to_string_lossy()))
+                .unwrap_or_default()
+        ));
+        let mut f = match tokio::fs::File::create(&part).await {
+            Ok(f) => f,
+            Err(err) => return refuse(format!("{}: {err}", part.display())).await,
+        };
+        let mut hash = Sha256::new();
+        let mut got = 0u64;
+        while got < e.size {
+            match tokio::time::timeout(Duration::from_secs(60), dc.recv()).await {
+                Ok(Some(DataChannelMessage::Binary(b))) => {
+                    hash.update(&b);
+                    got += b.len() as u64;
+                    pb.inc(b.len() as u64);
+                    if let Err(err) = f.write_all(&b).await {
+                        let _ = tokio::fs::remove_file(&part).await;
+                        return refuse(format!("writing {}: {err} (disk full?)", target.display()))
+                            .await;
+                    }
+                }
+                Ok(Some(_)) => {
+                    return refuse(format!("{}: the sender's data was cut short", e.path)).await
+                }
+                Ok(None) => {
+                    let _ = tokio::fs::remove_file(&part).await;
+                    return Err("the sender went away in the middle of the transfer".into());
+                }
+                Err(_) => return refuse("no data for 60 s".into()).await,
+            }
+        }
+        if got != e.size {
+            return refuse(format!("{}: got {got} bytes, expected {}", e.path, e.size)).await;
+        }
+        if let Err(err) = f.flush().await {
+            return refuse(format!("writing {}: {err}", target.display())).await;
+        }
+        drop(f);
+        let end = next_control(&mut dc, Duration::from_secs(60)).await?;
+        let mine = hex(&hash.finish());
+        if end.sha256.as_deref() != Some(mine.as_str()) {
+            let _ = tokio::fs::remove_file(&part).await;
+            return refuse(format!("{}: checksum mismatch, file discarded", e.path)).await;
+        }
+        if let Err(err) = tokio::fs::rename(&part, target).await {
+            return refuse(format!("{}: {err}", target.display())).await;
+        }
+    }
+    pb.finish_and_clear();
+    tx.send_text(control(&Control {
+        done: Some(true),
+        ..Control::default()
+    }))
+    .await
+    .map_err(|e| e.to_string())?;
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "received {} file(s), {total} bytes in {secs:.2} s ({:.1} MB/s) into {}; SHA-256 verified",
+        files.len(),
+        total as f64 / 1e6 / secs.max(1e-9),
+        args.out.display()
+    );
+    // Let the "done" reach the sender before closing.
+    let _ = tokio::time::timeout(Duration::from_secs(5), dc.wait_closed()).await;
+    pc.close().await;
+    Ok(ExitCode::SUCCESS)
+}

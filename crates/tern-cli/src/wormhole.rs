@@ -1,0 +1,311 @@
+//! The rendezvous for `tern send` / `tern recv`: both sides meet in a room
+//! of `tern serve` named after the code's number, run SPAKE2 with the whole
+//! code as the password, confirm they derived the same key, and exchange
+//! offer and answer with a MAC under that key. The DTLS fingerprints inside
+//! are thereby authenticated: the server can neither read nor alter the
+//! transfer, and a wrong code stops both sides before any data flows.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tern::{RtcSessionDescription, SdpType};
+use tern_crypto::hmac::HmacSha256Key;
+use tern_crypto::pake::Pake;
+use tern_crypto::{OsRandom, Random};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Words for codes (256 of them: one byte each).
+const WORDS: &[&str] = &[
+    "acid", "acorn", "actor", "agent", "alarm", "album", "alpha", "amber", "anchor", "angel",
+    "ankle", "apple", "apron", "arrow", "atlas", "atom", "aunt", "autumn", "avocado", "badge",
+    "bagel", "baker", "bamboo", "banana", "banjo", "barley", "basil", "basket", "beach", "beacon",
+    "beard", "beetle", "bell", "berry", "bicycle", "bison", "blanket", "blossom", "blue", "boat",
+    "bonfire", "bottle", "boulder", "bracket", "bread", "breeze", "brick", "bridge", "broom",
+    "bubble", "bucket", "buffalo", "bundle", "butter", "button", "cabin", "cactus", "camel",
+    "candle", "canoe", "canyon", "carbon", "carpet", "carrot", "castle", "cedar", "cello",
+    "cement", "chalk", "cherry", "chess", "cider", "cinnamon", "circle", "citrus", "clay", "cliff",
+    "clock", "cloud", "clover", "cobalt", "cocoa", "comet", "copper", "coral", "cotton", "cougar",
+    "crane", "crayon", "cricket", "crystal", "cuckoo", "cupcake", "daisy", "dancer", "delta",
+    "desert", "diamond", "dinner", "dolphin", "donkey", "dragon", "drum", "eagle", "earth", "echo",
+    "eclipse", "elbow", "ember", "emerald", "engine", "falcon", "feather", "fern", "fiddle", "fig",
+    "flame", "flute", "forest", "fossil", "fox", "galaxy", "garden", "garlic", "gecko", "ginger",
+    "glacier", "globe", "goose", "granite", "grape", "gravel", "guitar", "hammer", "harbor",
+    "hazel", "helmet", "heron", "honey", "horizon", "husky", "iceberg", "igloo", "indigo", "iris",
+    "island", "ivory", "jacket", "jaguar", "jasmine", "jelly", "jigsaw", "juniper", "kayak",
+    "kettle", "kiwi", "koala", "ladder", "lagoon", "lantern", "lava", "lemon", "lilac", "lizard",
+    "lobster", "lotus", "magnet", "mango", "maple", "marble", "meadow", "melon", "meteor", "mint",
+    "mirror", "monsoon", "moose", "mosaic", "muffin", "nectar", "nickel", "noodle", "nutmeg",
+    "oasis", "ocean", "olive", "onion", "orbit", "orchid", "otter", "owl", "oyster", "paddle",
+    "panda", "papaya", "parrot", "peach", "pebble", "pepper", "piano", "pickle", "pigeon",
+    "pillow", "pine", "planet", "plum", "pony", "poppy", "prairie", "pretzel", "prism", "pumpkin",
+    "quartz", "quill", "rabbit", "radish", "rain", "raven", "reef", "ribbon", "river", "robin",
+    "rocket", "saddle", "saffron", "salmon", "sandal", "sapphire", "saturn", "sequoia", "shadow",
+    "shell", "silver", "sketch", "sparrow", "spider", "spruce", "squash", "stone", "sugar",
+    "summit", "sunset", "swan", "tango", "teapot", "thistle", "thunder", "tiger", "timber",
+    "tomato", "topaz", "tulip", "tundra", "turtle", "umbrella", "valley", "velvet", "violet",
+    "volcano", "walnut", "walrus", "willow", "window", "winter",
+];
+
+/// A fresh code: `number-word-word`.
+pub fn new_code() -> String {
+    let mut b = [0u8; 4];
+    OsRandom.fill(&mut b);
+    let n = u16::from_be_bytes([b[0], b[1]]) % 999 + 1;
+    let w = |i: u8| WORDS[usize::from(i) % WORDS.len()];
+    format!("{n}-{}-{}", w(b[2]), w(b[3]))
+}
+
+/// The room a code meets in (its number), after checking its shape.
+fn room_of(code: &str) -> Result<String, String> {
+    let mut parts = code.split('-');
+    let n = parts.next().and_then(|n| n.parse::<u16>().ok());
+    let words: Vec<&str> = parts.collect();
+    match n {
+        Some(n) if words.len() >= 2 && words.iter().all(|w| !w.is_empty()) => {
+            Ok(format!("tern-wormhole-{n}"))
+        }
+        _ => Err(format!(
+            "{code:?} is not a code like 7-purple-sausage (number-word-word)"
+        )),
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Which side we are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Sender,
+    Receiver,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Sender => "sender",
+            Role::Receiver => "receiver",
+        }
+    }
+    fn other(self) -> Role {
+        match self {
+            Role::Sender => Role::Receiver,
+            Role::Receiver => Role::Sender,
+        }
+    }
+}
+
+/// A meeting with the other side, once the key is confirmed.
+pub struct Rendezvous {
+    ws: Ws,
+    peer: String,
+    key: HmacSha256Key,
+    role: Role,
+}
+
+fn ws_url(server: &str) -> Result<String, String> {
+    let s = server.trim_end_matches('/');
+    let base = if let Some(rest) = s.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = s.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if s.starts_with("ws://") || s.starts_with("wss://") {
+        s.to_string()
+    } else {
+        return Err(format!(
+            "--server {server}: give http://host:port (where `tern serve` runs)"
+        ));
+    };
+    Ok(if base.ends_with("/ws") {
+        base
+    } else {
+        format!("{base}/ws")
+    })
+}
+
+async fn send_json(ws: &mut Ws, v: Value) -> Result<(), String> {
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .map_err(|e| format!("signaling server: {e}"))
+}
+
+async fn next_json(ws: &mut Ws, wait: Duration) -> Result<Value, String> {
+    loop {
+        let m = tokio::time::timeout(wait, ws.next())
+            .await
+            .map_err(|_| "the other side did not show up in time".to_string())?
+            .ok_or("the signaling server closed the connection")?
+            .map_err(|e| format!("signaling server: {e}"))?;
+        if let Message::Text(t) = m {
+            let v: Value =
+                serde_json::from_str(&t).map_err(|e| format!("signaling server sent {t}: {e}"))?;
+            if v["type"] == "error" {
+                return Err(format!(
+                    "signaling server: {}",
+                    v["message"].as_str().unwrap_or("error")
+                ));
+            }
+            if v["type"] != "pong" {
+                return Ok(v);
+            }
+        }
+    }
+}
+
+impl Rendezvous {
+    /// Meets the other side of `code` at `server` and confirms the key.
+    pub async fn meet(
+        server: &str,
+        code: &str,
+        role: Role,
+        wait: Duration,
+    ) -> Result<Rendezvous, String> {
+        let room = room_of(code)?;
+        let url = ws_url(server)?;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| format!("cannot reach the signaling server at {url}: {e} (is `tern serve` running there? see --server)"))?;
+        send_json(
+            &mut ws,
+            json!({"type": "join", "room": room, "name": role.name()}),
+        )
+        .await?;
+        let joined = next_json(&mut ws, Duration::from_secs(10)).await?;
+        let present = joined["members"].as_array().cloned().unwrap_or_default();
+        let peer = match (role, present.first()) {
+            (Role::Receiver, Some(m)) => m["id"].as_str().unwrap_or("").to_string(),
+            (Role::Receiver, None) => return Err(format!(
+                "nobody is sending with code {code}: check the code (or start `tern send` first)"
+            )),
+            (Role::Sender, _) => loop {
+                let v = next_json(&mut ws, wait).await?;
+                if v["type"] == "member-joined" {
+                    break v["member"]["id"].as_str().unwrap_or("").to_string();
+                }
+            },
+        };
+        // SPAKE2 with the whole code as the password.
+        let (pake, msg) = Pake::start(code.as_bytes(), b"tern-wormhole-v1");
+        send_json(
+            &mut ws,
+            json!({"type": "signal", "to": peer, "data": {"pake": B64.encode(msg)}}),
+        )
+        .await?;
+        let theirs = Self::from_peer(&mut ws, &peer, "pake", wait).await?;
+        let theirs = B64
+            .decode(theirs)
+            .map_err(|_| "the other side sent a bad key message".to_string())?;
+        let k = pake
+            .finish(&theirs)
+            .map_err(|e| format!("key exchange failed: {e}"))?;
+        let key = HmacSha256Key::new(&k);
+        let mut r = Rendezvous {
+            ws,
+            peer,
+            key,
+            role,
+        };
+        // Key confirmation: each side proves it has the same key.
+        let mine = r.key.sign(&[b"confirm ", role.name().as_bytes()]);
+        r.signal(json!({"confirm": B64.encode(mine)})).await?;
+        let theirs = Self::from_peer(&mut r.ws, &r.peer, "confirm", wait).await?;
+        let ok = B64.decode(theirs).ok().is_some_and(|t| {
+            r.key
+                .verify(&[b"confirm ", role.other().name().as_bytes()], &t)
+        });
+        if !ok {
+            return Err(
+                "wrong code: the other side derived a different key; nothing was sent".into(),
+            );
+        }
+        Ok(r)
+    }
+
+    async fn signal(&mut self, data: Value) -> Result<(), String> {
+        let peer = self.peer.clone();
+        send_json(
+            &mut self.ws,
+            json!({"type": "signal", "to": peer, "data": data}),
+        )
+        .await
+    }
+
+    async fn from_peer(
+        ws: &mut Ws,
+        peer: &str,
+        field: &str,
+        wait: Duration,
+    ) -> Result<String, String> {
+        loop {
+            let v = next_json(ws, wait).await?;
+            match v["type"].as_str() {
+                Some("signal") if v["from"] == peer => {
+                    if let Some(s) = v["data"][field].as_str() {
+                        return Ok(s.to_string());
+                    }
+                    if let Some(e) = v["data"]["error"].as_str() {
+                        return Err(format!("the other side: {e}"));
+                    }
+                }
+                Some("member-left") if v["member"] == peer => {
+                    return Err("the other side went away".into());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends our description with a MAC under the confirmed key.
+    pub async fn send_description(&mut self, d: &RtcSessionDescription) -> Result<(), String> {
+        let mac = self
+            .key
+            .sign(&[b"sdp ", self.role.name().as_bytes(), d.sdp.as_bytes()]);
+        self.signal(json!({"sdp": d.sdp, "mac": B64.encode(mac)}))
+            .await
+    }
+
+    /// The peer's description, after checking its MAC.
+    pub async fn recv_description(
+        &mut self,
+        wait: Duration,
+    ) -> Result<RtcSessionDescription, String> {
+        let peer = self.peer.clone();
+        loop {
+            let v = next_json(&mut self.ws, wait).await?;
+            if v["type"] == "member-left" && v["member"] == peer {
+                return Err("the other side went away".into());
+            }
+            if v["type"] != "signal" || v["from"] != peer {
+                continue;
+            }
+            let (Some(sdp), Some(mac)) = (v["data"]["sdp"].as_str(), v["data"]["mac"].as_str())
+            else {
+                if let Some(e) = v["data"]["error"].as_str() {
+                    return Err(format!("the other side: {e}"));
+                }
+                continue;
+            };
+            let tag = B64.decode(mac).unwrap_or_default();
+            let other = self.role.other().name();
+            if !self
+                .key
+                .verify(&[b"sdp ", other.as_bytes(), sdp.as_bytes()], &tag)
+            {
+                return Err(
+                    "the offer or answer was altered on the way (bad MAC): not connecting".into(),
+                );
+            }
+            return Ok(RtcSessionDescription {
+                sdp_type: match self.role {
+                    Role::Sender => SdpType::Answer,
+                    Role::Receiver => SdpType::Offer,
+                },
+                sdp: sdp.to_string(),
+            });
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! `tern send` / `tern recv` through `tern serve`, as a user runs them.
+#![allow(clippy::disallowed_methods)] // processes and real time
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use tern_crypto::digest::Sha256;
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tern() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+}
+
+/// `tern serve` on a free port; returns it and its URL.
+fn serve() -> (Proc, String) {
+    let mut c = tern()
+        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    (Proc(c), url)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tern-sr-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `len` pseudo-random bytes (xorshift, cheap).
+fn write_file(p: &Path, len: usize, seed: u64) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+    let mut x = seed | 1;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        for c in buf.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes()[..c.len()]);
+        }
+        let n = left.min(buf.len());
+        f.write_all(&buf[..n]).unwrap();
+        left -= n;
+    }
+}
+
+fn sha(p: &Path) -> [u8; 32] {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return h.finish();
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Runs send and recv with `code`s; returns both outputs.
+fn transfer(
+    url: &str,
+    what: &[&Path],
+    send_code: &str,
+    recv_code: &str,
+    out: &Path,
+    extra: &[&str],
+) -> (Output, Output) {
+    let sender = tern()
+        .arg("send")
+        .args(what)
+        .args(["--server", url, "--code", send_code, "--wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = tern()
+        .args(["recv", recv_code, "--server", url, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    (s, r)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn one_gib_file_arrives_intact() {
+    let (_s, url) = serve();
+    let d = tmp("big");
+    let src = d.join("big.bin");
+    write_file(&src, 1 << 30, 7);
+    let out = d.join("out");
+    let t0 = std::time::Instant::now();
+    let (s, r) = transfer(
+        &url,
+        &[&src],
+        "11-cactus-river",
+        "11-cactus-river",
+        &out,
+        &[],
+    );
+    assert!(
+        s.status.success() && r.status.success(),
+        "send: {}\nrecv: {}",
+        text(&s),
+        text(&r)
+    );
+    println!(
+        "1 GiB in {:.1} s: {}",
+        t0.elapsed().as_secs_f64(),
+        text(&s).lines().last().unwrap_or("")
+    );
+    assert_eq!(sha(&src), sha(&out.join("big.bin")), "SHA-256 equal");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn directories_empty_files_existing_files_and_wrong_codes() {
+    let (_s, url) = serve();
+    let d = tmp("dir");
+    let src = d.join("photos");
+    std::fs::create_dir_all(src.join("2026/nov")).unwrap();
+    write_file(&src.join("a.jpg"), 300_000, 1);
+    write_file(&src.join("2026/nov/b.jpg"), 70_000, 2);
+    std::fs::write(src.join("2026/empty.txt"), b"").unwrap();
+    let single = d.join("note.txt");
+    std::fs::write(&single, b"hello").unwrap();
+    let out = d.join("out");
+    let (s, r) = transfer(
+        &url,
+        &[&src, &single],
+        "12-fern-owl",
+        "12-fern-owl",
+        &out,
+        &[],
+    );
+    assert!(
+        s.status.success() && r.status.success(),
+        "send: {}\nrecv: {}",
+        text(&s),
+        text(&r)
+    );
+    for rel in [
+        "photos/a.jpg",
+        "photos/2026/nov/b.jpg",
+        "photos/2026/empty.txt",
+        "note.txt",
+    ] {
+        let orig = if rel == "note.txt" {
+            single.clone()
+        } else {
+            d.join(rel)
+        };
+        assert_eq!(sha(&orig), sha(&out.join(rel)), "{rel}");
+    }
+    // Again into the same place: the receiver refuses, the sender is told.
+    let (s, r) = transfer(&url, &[&single], "13-fern-owl", "13-fern-owl", &out, &[]);
+    assert!(
+        !r.status.success() && text(&r).contains("exists (use --overwrite"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        !s.status.success() && text(&s).contains("the receiver refused"),
+        "{}",
+        text(&s)
+    );
+    let (s, r) = transfer(
+        &url,
+        &[&single],
+        "14-fern-owl",
+        "14-fern-owl",
+        &out,
+        &["--overwrite"],
+    );
+    assert!(s.status.success() && r.status.success(), "{}", text(&r));
+    // A wrong code: both sides stop, and no byte reaches the wrong receiver.
+    let wrong_out = d.join("wrong");
+    let (s, r) = transfer(
+        &url,
+        &[&src],
+        "15-fern-owl",
+        "15-fern-owls",
+        &wrong_out,
+        &[],
+    );
+    assert!(
+        !r.status.success() && text(&r).contains("wrong code"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        !s.status.success() && text(&s).contains("wrong code"),
+        "{}",
+        text(&s)
+    );
+    assert!(!wrong_out.exists() || std::fs::read_dir(&wrong_out).unwrap().next().is_none());
+    // Unknown code, no server, bad code.
+    let r = tern()
+        .args(["recv", "16-no-body", "--server", &url])
+        .output()
+        .unwrap();
+    assert!(
+        !r.status.success() && text(&r).contains("nobody is sending with code"),
+        "{}",
+        text(&r)
+    );
+    let r = tern()
+        .args(["recv", "17-a-b", "--server", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(
+        !r.status.success() && text(&r).contains("tern serve"),
+        "{}",
+        text(&r)
+    );
+    let r = tern()
+        .args(["recv", "words-only", "--server", &url])
+        .output()
+        .unwrap();
+    assert!(
+        !r.status.success() && text(&r).contains("number-word-word"),
+        "{}",
+        text(&r)
+    );
+    let r = tern()
+        .args(["send", "/no/such/file", "--server", &url])
+        .output()
+        .unwrap();
+    assert!(
+        !r.status.success() && text(&r).contains("/no/such/file"),
+        "{}",
+        text(&r)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
