@@ -178,9 +178,11 @@ impl Rendezvous {
         let present = joined["members"].as_array().cloned().unwrap_or_default();
         let peer = match (role, present.first()) {
             (Role::Receiver, Some(m)) => m["id"].as_str().unwrap_or("").to_string(),
-            (Role::Receiver, None) => return Err(format!(
+            (Role::Receiver, None) => {
+                return Err(format!(
                 "nobody is sending with code {code}: check the code (or start `tern send` first)"
-            )),
+            ))
+            }
             (Role::Sender, _) => loop {
                 let v = next_json(&mut ws, wait).await?;
                 if v["type"] == "member-joined" {

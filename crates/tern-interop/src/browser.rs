@@ -24,6 +24,7 @@ const ANSWERER: &str = include_str!("../pages/answerer.html");
 #[derive(Default)]
 struct Inner {
     result: Option<Value>,
+    results: Vec<Value>,
     events: Vec<Value>,
     offers: VecDeque<(u64, String)>,
     answers: HashMap<u64, oneshot::Sender<Value>>,
@@ -91,6 +92,26 @@ impl Harness {
         })
     }
 
+    /// Waits until `n` pages have posted to `/result`; returns them all.
+    pub fn wait_results(&self, n: usize, max: Duration) -> Vec<Value> {
+        let shared = self.shared.clone();
+        self.rt.block_on(async move {
+            let deadline = tokio::time::Instant::now() + max;
+            loop {
+                let notified = shared.result_ready.notified();
+                {
+                    let i = shared.inner.lock().expect("lock");
+                    if i.results.len() >= n {
+                        return i.results.clone();
+                    }
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return shared.inner.lock().expect("lock").results.clone();
+                }
+            }
+        })
+    }
+
     /// Events the answering page reported (channel open/close).
     pub fn events(&self) -> Vec<Value> {
         self.shared.inner.lock().expect("lock").events.clone()
@@ -108,8 +129,12 @@ impl Harness {
 }
 
 async fn result(State(s): State<Arc<Shared>>, body: Bytes) -> StatusCode {
-    let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    s.inner.lock().expect("lock").result = Some(v);
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    {
+        let mut i = s.inner.lock().expect("lock");
+        i.results.push(v.clone());
+        i.result = Some(v);
+    }
     s.result_ready.notify_waiters();
     StatusCode::OK
 }
@@ -186,10 +211,11 @@ pub fn start_chromium(url: &str) -> Peer {
     if !chromium.is_file() {
         require_binary("chromium", "chromium");
     }
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let profile = std::env::temp_dir().join(format!(
         "tern-chromium-{}-{}",
         std::process::id(),
-        url.len()
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&profile);
     let args: Vec<String> = [
@@ -205,6 +231,8 @@ pub fn start_chromium(url: &str) -> Peer {
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         "--allow-loopback-in-peer-connection",
+        "--enable-logging=stderr",
+        "--v=0",
     ]
     .iter()
     .map(|s| s.to_string())
