@@ -23,6 +23,12 @@ pub struct Args {
     /// Members per room.
     #[arg(long, default_value_t = 16)]
     room_size: usize,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, String> {
@@ -41,6 +47,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
             ..Limits::default()
         },
         token_secret: args.token_secret,
+        tls: args.tls_cert.zip(args.tls_key),
     })
     .await
     .map_err(|e| {
@@ -49,8 +56,13 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
             args.listen
         )
     })?;
+    let (http, ws) = if server.tls {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     println!(
-        "tern serve: open http://{}/ in a browser (signaling at ws://{}/ws{})",
+        "tern serve: open {http}://{}/ in a browser (signaling at {ws}://{}/ws{})",
         server.http_addr,
         server.http_addr,
         server

@@ -42,6 +42,9 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Require room tokens signed with this secret.
     pub token_secret: Option<String>,
+    /// Serve HTTPS (and WSS) with this certificate chain and key (PEM
+    /// files): browsers give pages camera access only in a secure context.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Default for ServeConfig {
@@ -52,6 +55,7 @@ impl Default for ServeConfig {
             public_ip: None,
             limits: Limits::default(),
             token_secret: None,
+            tls: None,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct Server {
     pub http_addr: SocketAddr,
     /// Where STUN is served.
     pub stun_addr: Option<SocketAddr>,
+    /// Whether HTTP is served over TLS.
+    pub tls: bool,
     /// Rooms and members (for tests and metrics).
     pub hub: Arc<Hub>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -116,14 +122,38 @@ impl Server {
             .with_state(state);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let http_addr = listener.local_addr()?;
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!("HTTP server: {e}");
+        match &config.tls {
+            None => tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!("HTTP server: {e}");
+                }
+            })),
+            Some((cert, key)) => {
+                let read = |p: &std::path::Path| {
+                    std::fs::read(p)
+                        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+                };
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem(read(cert)?, read(key)?)
+                    .await
+                    .map_err(|e| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("TLS certificate or key unusable: {e}"),
+                        )
+                    })?;
+                let std_listener = listener.into_std()?;
+                let server = axum_server::from_tcp_rustls(std_listener, tls)?;
+                tasks.push(tokio::spawn(async move {
+                    if let Err(e) = server.serve(app.into_make_service()).await {
+                        tracing::error!("HTTPS server: {e}");
+                    }
+                }));
             }
-        }));
+        }
         Ok(Server {
             http_addr,
             stun_addr,
+            tls: config.tls.is_some(),
             hub,
             tasks,
         })

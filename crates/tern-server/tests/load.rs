@@ -12,7 +12,10 @@ use tern_server::{Limits, ServeConfig, Server};
 use tokio_tungstenite::tungstenite::Message;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_kib() -> u64 {
@@ -26,11 +29,18 @@ fn rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_of_clients_relay_without_loss() {
-    let (clients, rooms, secs) = (env("LOAD_CLIENTS", 200), env("LOAD_ROOMS", 20), env("LOAD_SECONDS", 3));
+    let (clients, rooms, secs) = (
+        env("LOAD_CLIENTS", 200),
+        env("LOAD_ROOMS", 20),
+        env("LOAD_SECONDS", 3),
+    );
     let per_room = clients / rooms;
     let s = Server::start(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        limits: Limits { room_size: per_room.max(2), ..Limits::default() },
+        limits: Limits {
+            room_size: per_room.max(2),
+            ..Limits::default()
+        },
         ..ServeConfig::default()
     })
     .await
@@ -47,18 +57,28 @@ async fn rooms_of_clients_relay_without_loss() {
         let ids_tx = ids_tx.clone();
         let mut ids_rx = ids_tx.subscribe();
         tasks.push(tokio::spawn(async move {
-            let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
-            ws.send(Message::Text(json!({"type": "join", "room": room, "name": c.to_string()}).to_string().into()))
+            let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
                 .await
                 .unwrap();
-            let Some(Ok(Message::Text(t))) = ws.next().await else { panic!("joined") };
+            ws.send(Message::Text(
+                json!({"type": "join", "room": room, "name": c.to_string()})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
+            let Some(Ok(Message::Text(t))) = ws.next().await else {
+                panic!("joined")
+            };
             let j: Value = serde_json::from_str(&t).unwrap();
             let me = j["member"].as_str().unwrap().to_string();
             let _ = ids_tx.send((c, me.clone()));
             // Wait for the start, learning the room mates' ids meanwhile.
             let mut mates = Vec::new();
             while Instant::now() < start {
-                if let Ok(Ok((o, id))) = tokio::time::timeout(Duration::from_millis(50), ids_rx.recv()).await {
+                if let Ok(Ok((o, id))) =
+                    tokio::time::timeout(Duration::from_millis(50), ids_rx.recv()).await
+                {
                     if o % rooms == c % rooms && o != c {
                         mates.push(id);
                     }
@@ -74,7 +94,9 @@ async fn rooms_of_clients_relay_without_loss() {
                     i += 1;
                     let stamp = Instant::now().duration_since(start).as_micros() as u64;
                     sink.send(Message::Text(
-                        json!({"type": "signal", "to": to, "data": {"t": stamp}}).to_string().into(),
+                        json!({"type": "signal", "to": to, "data": {"t": stamp}})
+                            .to_string()
+                            .into(),
                     ))
                     .await
                     .unwrap();

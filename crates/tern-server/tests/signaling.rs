@@ -306,3 +306,80 @@ async fn stun_binding_answers_with_the_reflexive_address() {
         "{cfg}"
     );
 }
+
+#[tokio::test]
+async fn tls_serves_https_and_websocket_upgrades() {
+    let cert =
+        tern_crypto::cert::Certificate::generate_self_signed(&mut tern_crypto::OsRandom).unwrap();
+    let dir = std::env::temp_dir().join(format!("tern-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&c, cert.cert_pem()).unwrap();
+    std::fs::write(&k, cert.key_pem()).unwrap();
+    let s = Server::start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: Some((c.clone(), k.clone())),
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    assert!(s.tls);
+    let base = format!("https://{}", s.http_addr);
+    let curl = |args: Vec<String>| async move {
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("curl")
+                .args(args)
+                .output()
+                .expect("curl runs")
+        })
+        .await
+        .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let health = curl(vec!["-sk".into(), format!("{base}/healthz")]).await;
+    assert_eq!(health.trim(), "ok");
+    let upgrade = curl(
+        [
+            "-sk",
+            "-i",
+            "--http1.1",
+            "--max-time",
+            "2",
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: websocket",
+            "-H",
+            "Sec-WebSocket-Version: 13",
+            "-H",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("{base}/ws")])
+        .collect(),
+    )
+    .await;
+    assert!(upgrade.starts_with("HTTP/1.1 101"), "{upgrade}");
+    // Plain HTTP to the TLS port is refused; a bad key file is a clear error.
+    assert!(
+        curl(vec!["-s".into(), format!("http://{}/healthz", s.http_addr)])
+            .await
+            .trim()
+            != "ok"
+    );
+    std::fs::write(&k, "not a key").unwrap();
+    let e = Server::start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: Some((c, k)),
+        ..ServeConfig::default()
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert!(
+        e.to_string().contains("TLS certificate or key unusable"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
