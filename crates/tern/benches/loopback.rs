@@ -9,19 +9,17 @@
 #![allow(missing_docs)]
 #![allow(clippy::disallowed_methods)] // a benchmark: real time
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use tern::{
-    Bytes, DataChannel, DataChannelInit, DataChannelMessage, PeerConnection, PeerConnectionEvent,
-    RtcConfiguration,
+    Bytes, DataChannel, DataChannelInit, DataChannelMessage, PeerConnection, RtcConfiguration,
 };
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn config() -> RtcConfiguration {
-    RtcConfiguration {
-        bind_addresses: Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-        ..RtcConfiguration::default()
-    }
+    common::loopback()
 }
 
 /// Process CPU seconds (user + system).
@@ -47,37 +45,10 @@ fn rss() -> u64 {
         * 1024
 }
 
-/// A connected pair; returns (offerer, answerer, offerer's channel, answerer's channel).
 async fn pair(
     cfg: &RtcConfiguration,
 ) -> (PeerConnection, PeerConnection, DataChannel, DataChannel) {
-    let a = PeerConnection::new(cfg.clone()).await.unwrap();
-    let mut b = PeerConnection::new(cfg.clone()).await.unwrap();
-    let ca = a
-        .create_data_channel("bench", DataChannelInit::default())
-        .await
-        .unwrap();
-    a.set_local_description(a.create_offer().await.unwrap())
-        .await
-        .unwrap();
-    a.gathering_complete().await.unwrap();
-    b.set_remote_description(a.local_description().await.unwrap().unwrap())
-        .await
-        .unwrap();
-    b.set_local_description(b.create_answer().await.unwrap())
-        .await
-        .unwrap();
-    b.gathering_complete().await.unwrap();
-    a.set_remote_description(b.local_description().await.unwrap().unwrap())
-        .await
-        .unwrap();
-    let cb = loop {
-        if let Some(PeerConnectionEvent::DataChannel(c)) = b.next_event().await {
-            break c;
-        }
-    };
-    ca.wait_open().await.unwrap();
-    (a, b, ca, cb)
+    common::pair(cfg, "bench").await
 }
 
 async fn throughput() {
@@ -129,26 +100,7 @@ async fn setup() {
             .create_data_channel("s", DataChannelInit::default())
             .await
             .unwrap();
-        a.set_local_description(a.create_offer().await.unwrap())
-            .await
-            .unwrap();
-        a.gathering_complete().await.unwrap();
-        b.set_remote_description(a.local_description().await.unwrap().unwrap())
-            .await
-            .unwrap();
-        b.set_local_description(b.create_answer().await.unwrap())
-            .await
-            .unwrap();
-        b.gathering_complete().await.unwrap();
-        a.set_remote_description(b.local_description().await.unwrap().unwrap())
-            .await
-            .unwrap();
-        let cb = loop {
-            if let Some(PeerConnectionEvent::DataChannel(c)) = b.next_event().await {
-                break c;
-            }
-        };
-        ca.wait_open().await.unwrap();
+        let cb = common::negotiate(&a, &mut b, &ca).await;
         ms.push(t0.elapsed().as_secs_f64() * 1e3);
         drop((ca, cb));
         a.close().await;

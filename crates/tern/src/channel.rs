@@ -85,12 +85,7 @@ impl DataChannel {
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(make(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)
+        crate::driver::request(&self.commands, make).await
     }
 
     /// Sends text. Waits while the channel's buffered amount is above the
@@ -144,12 +139,7 @@ impl DataChannel {
 }
 
 async fn send(commands: &mpsc::Sender<Command>, id: ChannelId, m: Outgoing) -> Result<(), Error> {
-    let (tx, rx) = oneshot::channel();
-    commands
-        .send(Command::Send(id, m, tx))
-        .await
-        .map_err(|_| Error::Closed)?;
-    rx.await.map_err(|_| Error::Closed)?
+    crate::driver::request(commands, |r| Command::Send(id, m, r)).await?
 }
 
 /// The sending half of a [`DataChannel`] (see [`DataChannel::sender`]).

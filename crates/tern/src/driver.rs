@@ -47,6 +47,16 @@ pub(crate) enum Command {
     Close(oneshot::Sender<()>),
 }
 
+/// Sends a command made around a reply channel and waits for the reply.
+pub(crate) async fn request<T>(
+    commands: &mpsc::Sender<Command>,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T, Error> {
+    let (tx, rx) = oneshot::channel();
+    commands.send(make(tx)).await.map_err(|_| Error::Closed)?;
+    rx.await.map_err(|_| Error::Closed)
+}
+
 /// A message to send.
 pub(crate) enum Outgoing {
     Text(String),

@@ -121,12 +121,7 @@ impl PeerConnection {
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(make(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)
+        crate::driver::request(&self.commands, make).await
     }
 
     /// W3C `createOffer`.

@@ -2,47 +2,18 @@
 //! sockets (alone in its binary: the live-connection count is per process).
 #![allow(clippy::disallowed_methods)] // real sockets, real time
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use tern::{DataChannelInit, PeerConnection, PeerConnectionEvent, RtcConfiguration};
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_handles_frees_everything() {
-    let config = RtcConfiguration {
-        bind_addresses: Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-        ..RtcConfiguration::default()
-    };
+    let config = common::loopback();
     for round in 0..3 {
-        let a = PeerConnection::new(config.clone()).await.unwrap();
-        let mut b = PeerConnection::new(config.clone()).await.unwrap();
-        let ch = a
-            .create_data_channel("x", DataChannelInit::default())
-            .await
-            .unwrap();
-        a.set_local_description(a.create_offer().await.unwrap())
-            .await
-            .unwrap();
-        a.gathering_complete().await.unwrap();
-        b.set_remote_description(a.local_description().await.unwrap().unwrap())
-            .await
-            .unwrap();
-        b.set_local_description(b.create_answer().await.unwrap())
-            .await
-            .unwrap();
-        b.gathering_complete().await.unwrap();
-        a.set_remote_description(b.local_description().await.unwrap().unwrap())
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(10), ch.wait_open())
-            .await
-            .unwrap()
-            .unwrap();
-        let theirs = loop {
-            if let Some(PeerConnectionEvent::DataChannel(c)) = b.next_event().await {
-                break c;
-            }
-        };
+        let (a, b, ch, theirs) =
+            tokio::time::timeout(Duration::from_secs(10), common::pair(&config, "x"))
+                .await
+                .expect("connected within 10 s");
         let ports: Vec<_> = a
             .local_addresses()
             .iter()

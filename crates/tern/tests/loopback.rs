@@ -1,56 +1,20 @@
 //! Two tern peers in one process over real UDP on loopback.
 #![allow(clippy::disallowed_methods)] // real sockets, real time
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use tern::{
-    DataChannel, DataChannelInit, DataChannelMessage, PeerConnection, PeerConnectionEvent,
-    RtcConfiguration,
-};
+use tern::DataChannelMessage;
 
-fn config() -> RtcConfiguration {
-    RtcConfiguration {
-        bind_addresses: Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-        ..RtcConfiguration::default()
-    }
-}
-
-/// Offer/answer with complete gathering (no trickle); returns the
-/// answerer's view of the offerer's first channel.
-async fn connect(a: &PeerConnection, b: &mut PeerConnection) -> DataChannel {
-    a.set_local_description(a.create_offer().await.unwrap())
-        .await
-        .unwrap();
-    a.gathering_complete().await.unwrap();
-    let offer = a.local_description().await.unwrap().unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    b.set_local_description(b.create_answer().await.unwrap())
-        .await
-        .unwrap();
-    b.gathering_complete().await.unwrap();
-    let answer = b.local_description().await.unwrap().unwrap();
-    a.set_remote_description(answer).await.unwrap();
-    loop {
-        match b.next_event().await.expect("b's events") {
-            PeerConnectionEvent::DataChannel(c) => return c,
-            _ => continue,
-        }
-    }
-}
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_both_ways_and_64_mib_intact() {
-    let a = PeerConnection::new(config()).await.unwrap();
-    let mut b = PeerConnection::new(config()).await.unwrap();
-    let mut ours = a
-        .create_data_channel("bulk", DataChannelInit::default())
-        .await
-        .unwrap();
-    let mut theirs = tokio::time::timeout(Duration::from_secs(10), connect(&a, &mut b))
-        .await
-        .expect("connected within 10 s");
-    ours.wait_open().await.unwrap();
+    let (a, b, mut ours, mut theirs) = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::pair(&common::loopback(), "bulk"),
+    )
+    .await
+    .expect("connected within 10 s");
     assert_eq!(theirs.label(), "bulk");
     ours.send_text("ping").await.unwrap();
     assert_eq!(
