@@ -31,6 +31,9 @@ use crate::stats::TransportCounters;
 
 /// Datagrams held for DTLS while no ICE path exists yet.
 const MAX_WAITING: usize = 64;
+/// DTLS datagrams kept when they arrive before our DTLS endpoint exists
+/// (the answerer's ClientHello racing our set_remote_description).
+const MAX_EARLY_DTLS: usize = 16;
 /// Message bytes held for the application; beyond this, messages stay in
 /// SCTP and its receive window closes (backpressure on the sender).
 const HOLD_BYTES: usize = 1 << 20;
@@ -75,6 +78,7 @@ pub struct PeerConnection {
     events: VecDeque<PeerEvent>,
     out: VecDeque<Transmit>,
     waiting: VecDeque<Vec<u8>>,
+    early_dtls: VecDeque<Vec<u8>>,
     last_dtls_path: Option<(SocketAddr, SocketAddr)>,
     ice_state: IceConnectionState,
     gathering_state: IceGatheringState,
@@ -136,6 +140,7 @@ impl PeerConnection {
             events: VecDeque::new(),
             out: VecDeque::new(),
             waiting: VecDeque::new(),
+            early_dtls: VecDeque::new(),
             last_dtls_path: None,
             ice_state: IceConnectionState::New,
             gathering_state: IceGatheringState::New,
@@ -925,7 +930,15 @@ impl PeerConnection {
                             }
                         }
                     }
-                    None => self.counters.dropped_early_dtls += 1,
+                    None => {
+                        // Kept for the endpoint about to be made; the
+                        // oldest go first if too many pile up.
+                        if self.early_dtls.len() >= MAX_EARLY_DTLS {
+                            self.early_dtls.pop_front();
+                            self.counters.dropped_early_dtls += 1;
+                        }
+                        self.early_dtls.push_back(data);
+                    }
                 }
             }
             128..=191 => self.counters.dropped_rtp += 1,
@@ -1044,6 +1057,12 @@ impl PeerConnection {
         debug_assert!(matches!(dtls.role(), DtlsRole::Client | DtlsRole::Server));
         self.dtls = Some(dtls);
         self.dtls_state = DtlsTransportState::Connecting;
+        self.run_due(now);
+        for d in std::mem::take(&mut self.early_dtls) {
+            if let Some(dtls) = &mut self.dtls {
+                dtls.handle_receive(now, &d);
+            }
+        }
     }
 
     fn send_datagram(&mut self, d: Vec<u8>) {
@@ -1094,9 +1113,34 @@ impl PeerConnection {
         }
     }
 
+    /// Runs timers that are already due (a new DTLS client's first flight,
+    /// ICE's first check), so that work does not wait for the driver's
+    /// next timer tick (a millisecond on tokio).
+    fn run_due(&mut self, now: Instant) {
+        for _ in 0..4 {
+            let mut ran = false;
+            if let Some(ice) = &mut self.ice {
+                if ice.poll_timeout().is_some_and(|t| t <= now) {
+                    ice.handle_timeout(now);
+                    ran = true;
+                }
+            }
+            if let Some(d) = &mut self.dtls {
+                if d.poll_timeout().is_some_and(|t| t <= now) {
+                    d.handle_timeout(now);
+                    ran = true;
+                }
+            }
+            if !ran {
+                return;
+            }
+        }
+    }
+
     fn pump(&mut self, now: Instant) {
         let now = self.last_now.map_or(now, |t| t.max(now));
         self.last_now = Some(now);
+        self.run_due(now);
         // ICE: events and checks.
         while let Some(e) = self.ice.as_mut().and_then(|i| i.poll_event()) {
             self.on_ice_event(e);

@@ -25,7 +25,8 @@ pub struct TransportCounters {
     pub dropped_rtp: u64,
     /// Datagrams no protocol claims (RFC 7983): dropped.
     pub dropped_unknown: u64,
-    /// DTLS that arrived before the remote description: dropped (resent by the peer).
+    /// DTLS that arrived before the remote description beyond what is kept
+    /// for it: dropped (resent by the peer).
     pub dropped_early_dtls: u64,
     /// SCTP packets DTLS refused to send.
     pub dropped_sctp_out: u64,
