@@ -57,18 +57,23 @@ async fn throughput() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
     let (a, b, ca, mut cb) = pair(&config()).await;
-    let msg = Bytes::from(vec![0x5a; 64 * 1024]);
-    let count = mib * 16;
+    let kib: usize = std::env::var("MSG_KIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let msg = Bytes::from(vec![0x5a; kib * 1024]);
+    let count = (mib << 20) / msg.len();
     let cpu0 = cpu();
     let t0 = Instant::now();
     let tx = ca.sender();
+    let msg_len = msg.len();
     let sender = tokio::spawn(async move {
         for _ in 0..count {
             tx.send_binary(msg.clone()).await.unwrap();
         }
     });
     let mut got = 0usize;
-    while got < count * 64 * 1024 {
+    while got < count * msg_len {
         match cb.recv().await {
             Some(DataChannelMessage::Binary(m)) => got += m.len(),
             other => panic!("unexpected {other:?}"),
@@ -79,7 +84,7 @@ async fn throughput() {
     sender.await.unwrap();
     let gb = got as f64 / 1e9;
     println!(
-        "tern ↔ tern, one process, loopback: {mib} MiB in 64 KiB messages: {:.0} MB/s, {:.1} CPU s/GB (both peers), {:.2} s",
+        "tern ↔ tern, one process, loopback: {mib} MiB in {kib} KiB messages: {:.0} MB/s, {:.1} CPU s/GB (both peers), {:.2} s",
         got as f64 / 1e6 / secs,
         cpu_s / gb,
         secs
