@@ -166,7 +166,11 @@ async fn ws(State(s): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Respon
     // `too-large` error message.
     let max = s.hub.limits.max_message * 4;
     let (hub, token) = (s.hub.clone(), s.token.clone());
+    // Small buffers: signaling messages are small, and an idle member then
+    // costs a few KiB instead of tungstenite's default 128 KiB read buffer.
     upgrade
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(4 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| signaling::handle(socket, hub, token))
