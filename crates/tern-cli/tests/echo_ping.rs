@@ -182,6 +182,10 @@ fn clear_errors_for_user_mistakes() {
                 .contains("access-control-allow-methods"),
         "{r}"
     );
+    // A full echo answers 503 with a reason.
+    let busy = echo_with(&["--max-peers", "0"]);
+    let (ok, _, err) = ping(&busy.url, &["--timeout", "5"]);
+    assert!(!ok && err.contains("503") && err.contains("busy"), "{err}");
     // GET / serves the browser page.
     let mut s = TcpStream::connect(addr).unwrap();
     write!(s, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();

@@ -168,3 +168,47 @@ async fn idle_members_cost_little_server_memory() {
     drop(keep);
     drop(child);
 }
+
+#[tokio::test]
+async fn tern_token_prints_a_token_the_server_accepts() {
+    let tok = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["token", "--secret", "s3", "--room", "lobby", "--ttl", "60"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(tok.stdout).unwrap().trim().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stun-listen",
+            "off",
+            "--token-secret",
+            "s3",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Kill(child);
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    let url = format!(
+        "{}/ws",
+        addr.replace("http://", "ws://").trim_end_matches('/')
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let join = format!(r#"{{"type":"join","room":"lobby","token":"{token}"}}"#);
+    ws.send(Message::Text(join.into())).await.unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!("an answer")
+    };
+    assert!(t.contains("\"joined\""), "{t}");
+}

@@ -212,21 +212,22 @@ impl PeerConnection {
         }
     }
 
-    fn local_params(&self, setup: Setup) -> LocalParams {
-        LocalParams {
+    fn local_params(&self, setup: Setup) -> Result<LocalParams, PeerError> {
+        let creds = self
+            .ice
+            .as_ref()
+            .map(|i| i.local_credentials().clone())
+            .ok_or_else(|| PeerError::InvalidState("no ICE agent yet".into()))?;
+        Ok(LocalParams {
             session_id: self.session_id,
             session_version: self.session_version,
-            creds: self
-                .ice
-                .as_ref()
-                .map(|i| i.local_credentials().clone())
-                .expect("ICE agent exists once JSEP starts"),
+            creds,
             fingerprint: self.fingerprint,
             setup,
             max_message_size: self.config.sctp.max_message_size,
             candidates: self.local_candidates.clone(),
             end_of_candidates: self.end_of_local_candidates,
-        }
+        })
     }
 
     /// W3C `createOffer`. The offer has a data section once a data channel
@@ -261,7 +262,7 @@ impl PeerConnection {
             .clone()
             .or_else(|| (!self.channels.map.is_empty()).then(|| "0".to_string()));
         self.session_version += 1;
-        let d = jsep::build_offer(&self.local_params(Setup::ActPass), mid.as_deref());
+        let d = jsep::build_offer(&self.local_params(Setup::ActPass)?, mid.as_deref());
         self.pump(now);
         Ok(RtcSessionDescription::offer(d.to_string()))
     }
@@ -283,7 +284,7 @@ impl PeerConnection {
             _ => Setup::Active,
         };
         self.session_version += 1;
-        let d = jsep::build_answer(&offer, idx, &self.local_params(setup));
+        let d = jsep::build_answer(&offer, idx, &self.local_params(setup)?);
         self.pump(now);
         Ok(RtcSessionDescription::answer(d.to_string()))
     }

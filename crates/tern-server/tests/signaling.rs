@@ -383,3 +383,18 @@ async fn tls_serves_https_and_websocket_upgrades() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn public_ip_names_the_stun_server_for_browsers() {
+    let s = Server::start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        stun_listen: Some("127.0.0.1:0".parse().unwrap()),
+        public_ip: Some("203.0.113.7".parse().unwrap()),
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    let cfg = http_get(&s, "/config").await;
+    let port = s.stun_addr.unwrap().port();
+    assert!(cfg.contains(&format!("stun:203.0.113.7:{port}")), "{cfg}");
+}
