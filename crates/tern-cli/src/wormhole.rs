@@ -311,3 +311,32 @@ impl Rendezvous {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The browser app makes codes too: its word list must be this one.
+    #[test]
+    fn the_browser_app_has_the_same_words() {
+        let js = include_str!("../../tern-server/app/wormhole.js");
+        let start = js
+            .find("export const WORDS = [")
+            .expect("WORDS in wormhole.js");
+        let end = start + js[start..].find("];").expect("end of WORDS");
+        let js_words: Vec<&str> = js[start..end].split('\'').skip(1).step_by(2).collect();
+        assert_eq!(js_words, WORDS);
+    }
+
+    #[test]
+    fn codes_have_a_room_and_bad_codes_say_what_a_code_looks_like() {
+        let code = new_code();
+        assert!(room_of(&code).unwrap().starts_with("tern-wormhole-"));
+        assert_eq!(room_of("7-purple-sausage").unwrap(), "tern-wormhole-7");
+        assert!(room_of("purple-sausage")
+            .unwrap_err()
+            .contains("number-word-word"));
+        assert!(room_of("7-purple").is_err());
+        assert!(room_of("7--x").is_err());
+    }
+}

@@ -27,6 +27,14 @@ pub use token::{Claims, TokenKey};
 
 const INDEX: &str = include_str!("../app/index.html");
 const APP_JS: &str = include_str!("../app/app.js");
+const WORMHOLE_JS: &str = include_str!("../app/wormhole.js");
+/// noble-ed25519 3.2.0 (MIT, Paul Miller), unmodified: Ed25519 point
+/// arithmetic for the page's SPAKE2.
+const NOBLE_ED25519_JS: &str = include_str!("../app/vendor/noble-ed25519.js");
+
+fn js(source: &'static str) -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    ([(header::CONTENT_TYPE, "text/javascript")], source)
+}
 
 /// How `tern serve` runs.
 #[derive(Debug, Clone)]
@@ -111,9 +119,11 @@ impl Server {
         });
         let app = Router::new()
             .route("/", get(|| async { Html(INDEX) }))
+            .route("/app.js", get(|| async { js(APP_JS) }))
+            .route("/wormhole.js", get(|| async { js(WORMHOLE_JS) }))
             .route(
-                "/app.js",
-                get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], APP_JS) }),
+                "/vendor/noble-ed25519.js",
+                get(|| async { js(NOBLE_ED25519_JS) }),
             )
             .route("/config", get(ice_config))
             .route("/healthz", get(|| async { "ok\n" }))
