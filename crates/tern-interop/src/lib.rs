@@ -102,6 +102,20 @@ impl Peer {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Waits up to `max` for it to exit; its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, max: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + max;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Peer {

@@ -1,6 +1,8 @@
 // tern's browser app: join a room, see who is there, chat, send files and
 // make a video call, all peer to peer (a mesh: one RTCPeerConnection per
 // other member). The server only relays signaling (docs/signaling.md).
+import {newCode, receiveFiles, sendFiles} from './wormhole.js';
+
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const CHUNK = 64 * 1024;
@@ -281,6 +283,68 @@ $('call').onclick = () => startCall().catch((e) => log('camera: ' + e, 'sys'));
 $('screen').onclick = () => shareScreen().catch((e) => log('screen: ' + e, 'sys'));
 renderPeople();
 
+// ---- files with the tern command (tern send / tern recv) ---------------------
+
+function transferLine(text) {
+  const line = log(text);
+  const bar = document.createElement('progress');
+  const note = document.createElement('span');
+  line.append(' ', bar, ' ', note);
+  return {
+    line,
+    ui: {
+      status: (t) => (note.textContent = t),
+      progress: (done, total) => { bar.max = total || 1; bar.value = done; },
+    },
+  };
+}
+
+function serverFlag() {
+  return location.origin === 'http://127.0.0.1:8080' ? '' : ` --server ${location.origin}`;
+}
+
+async function wormholeSend(files, code = newCode()) {
+  const {line, ui} = transferLine(`Sending ${files.length} file(s). On the other machine run:`);
+  const cmd = document.createElement('code');
+  cmd.textContent = `tern recv ${code}${serverFlag()}`;
+  line.append(document.createElement('br'), cmd);
+  ui.status('waiting for the receiver…');
+  try {
+    await sendFiles({code, files, ui});
+  } catch (e) {
+    ui.status('failed: ' + e.message);
+    throw e;
+  }
+}
+
+async function wormholeReceive(code) {
+  const {line, ui} = transferLine(`Receiving with ${code}`);
+  try {
+    const files = await receiveFiles({code, ui});
+    for (const f of files) {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(f.blob);
+      a.download = f.path.replaceAll('/', '_');
+      a.textContent = `save ${f.path}`;
+      line.append(document.createElement('br'), a);
+    }
+    return files;
+  } catch (e) {
+    ui.status('failed: ' + e.message);
+    throw e;
+  }
+}
+
+$('wh-recv').onsubmit = (e) => {
+  e.preventDefault();
+  wormholeReceive($('wh-code').value.trim()).catch(() => {});
+};
+$('wh-files').onchange = () => {
+  const files = [...$('wh-files').files];
+  $('wh-files').value = '';
+  if (files.length) wormholeSend(files).catch(() => {});
+};
+
 // ---- automated test (used by tern's test suite) ---------------------------
 // ?room=…&name=…&autotest=a|b&report=URL: join, chat with the other page,
 // 'a' sends a generated file to 'b', both start the call, and each page
@@ -321,3 +385,33 @@ async function autotest(role, report) {
   await fetch(report, {method: 'POST', mode: 'no-cors', body: JSON.stringify(result)});
 }
 if (params.get('autotest')) autotest(params.get('autotest'), params.get('report'));
+
+// ?wormhole=recv&code=…&report=URL: receive from `tern send` and report each
+// file's path, size and SHA-256. ?wormhole=send&code=…&size=N&report=URL:
+// send a generated N-byte file (as browser/random.bin) and a short note to
+// `tern recv`, posting {joined:true} to URL/../event once in the room.
+async function wormholeTest(mode, report) {
+  const result = {mode};
+  const code = params.get('code');
+  try {
+    if (mode === 'recv') {
+      const files = await wormholeReceive(code);
+      result.files = files.map(({path, size, sha256}) => ({path, size, sha256}));
+    } else {
+      const bytes = new Uint8Array(+params.get('size'));
+      for (let off = 0; off < bytes.length; off += 65536) crypto.getRandomValues(bytes.subarray(off, off + 65536));
+      const note = new TextEncoder().encode('hello from the page\n');
+      const files = [Object.assign(new File([bytes], 'random.bin'), {path: 'browser/random.bin'}),
+        new File([note], 'note.txt')];
+      result.sha256 = {'browser/random.bin': await hex(bytes), 'note.txt': await hex(note)};
+      const event = new URL('event', report).href;
+      await sendFiles({code, files, waitMs: 60000,
+        ui: {joined: () => fetch(event, {method: 'POST', mode: 'no-cors', body: '{"joined":true}'})}});
+      result.sent = true;
+    }
+  } catch (e) {
+    result.error = e.message;
+  }
+  await fetch(report, {method: 'POST', mode: 'no-cors', body: JSON.stringify(result)});
+}
+if (params.get('wormhole')) wormholeTest(params.get('wormhole'), params.get('report'));

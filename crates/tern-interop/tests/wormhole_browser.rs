@@ -1,0 +1,221 @@
+//! `tern send` / `tern recv` against the browser app of `tern serve` in
+//! headless Chromium: the CLI sends a directory and a file to a page, the
+//! page sends two files (one in a subdirectory) to the CLI, and a page with a
+//! wrong code gets a clear error while no byte reaches it. Both sides run
+//! SPAKE2 (Rust `spake2` crate ↔ the page's wormhole.js) and check the MACs
+//! on offer and answer, so this proves the two implementations agree.
+#![allow(clippy::disallowed_methods)] // real processes, real time
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use tern_crypto::digest::Sha256;
+use tern_crypto::{OsRandom, Random};
+use tern_interop::browser::{start_chromium, tern_binary, Harness};
+use tern_interop::Peer;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn sha256_file(p: &Path) -> String {
+    let mut h = Sha256::new();
+    h.update(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())));
+    hex(&h.finish())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tern-whb-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn random_file(p: &Path, len: usize) {
+    let mut b = vec![0u8; len];
+    OsRandom.fill(&mut b);
+    std::fs::write(p, b).expect("write");
+}
+
+struct Setup {
+    serve: Peer,
+    url: String,
+    harness: Harness,
+}
+
+impl Setup {
+    fn start() -> Setup {
+        let serve = Peer::start(
+            "tern-serve",
+            &tern_binary(),
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--stun-listen",
+                "127.0.0.1:0",
+            ]
+            .map(String::from),
+        );
+        assert!(
+            serve.wait_for("open http://", Duration::from_secs(10)),
+            "{}",
+            serve.output()
+        );
+        let url = serve
+            .output()
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("URL")
+            .trim_end_matches('/')
+            .to_string();
+        Setup {
+            serve,
+            url,
+            harness: Harness::start(),
+        }
+    }
+
+    fn page(&self, query: &str) -> Peer {
+        start_chromium(&format!(
+            "{}/?{query}&report={}/result",
+            self.url, self.harness.url
+        ))
+    }
+
+    fn tern(&self, name: &str, args: &[&str]) -> Peer {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["--server".to_string(), self.url.clone()]);
+        Peer::start(name, &tern_binary(), &all)
+    }
+
+    fn result(&self, browser: &Peer) -> Value {
+        let r = self.harness.wait_result(Duration::from_secs(90));
+        r.unwrap_or_else(|| {
+            panic!(
+                "the page reported nothing\nbrowser: {}\nserve: {}",
+                browser
+                    .output()
+                    .lines()
+                    .filter(|l| l.contains("[tern]") || l.contains("ERROR"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                self.serve.output()
+            )
+        })
+    }
+}
+
+#[test]
+fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
+    let s = Setup::start();
+
+    // CLI -> page: a directory with a file in a subdirectory, and a file.
+    let src = tmp("src");
+    std::fs::create_dir_all(src.join("photos/2026")).unwrap();
+    random_file(&src.join("photos/2026/big.bin"), 8 << 20);
+    random_file(&src.join("photos/list.txt"), 1000);
+    random_file(&src.join("single.bin"), 300_000);
+    let code = "41-otter-walnut";
+    let photos = src.join("photos").display().to_string();
+    let single = src.join("single.bin").display().to_string();
+    let mut send = s.tern("send", &["send", &photos, &single, "--code", code]);
+    assert!(
+        send.wait_for("code:", Duration::from_secs(10)),
+        "{}",
+        send.output()
+    );
+    let browser = s.page(&format!("wormhole=recv&code={code}"));
+    let r = s.result(&browser);
+    println!("page received: {r}");
+    assert!(r["error"].is_null(), "{r}\nsend: {}", send.output());
+    let files = r["files"].as_array().expect("files");
+    let mut got: Vec<(String, u64, String)> = files
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["size"].as_u64().unwrap(),
+                f["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, u64, String)> = [
+        ("photos/2026/big.bin", "photos/2026/big.bin"),
+        ("photos/list.txt", "photos/list.txt"),
+        ("single.bin", "single.bin"),
+    ]
+    .iter()
+    .map(|(rel, path)| {
+        let p = src.join(path);
+        (
+            rel.to_string(),
+            std::fs::metadata(&p).unwrap().len(),
+            sha256_file(&p),
+        )
+    })
+    .collect();
+    want.sort();
+    assert_eq!(got, want, "paths, sizes and checksums as sent");
+    let status = send.wait_exit(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|st| st.success()),
+        "tern send: {status:?}\n{}",
+        send.output()
+    );
+    assert!(send.output().contains("checksums verified by the receiver"));
+    drop(browser);
+
+    // page -> CLI: the page sends browser/random.bin (6 MiB) and note.txt.
+    let code = "42-otter-walnut";
+    let browser = s.page(&format!("wormhole=send&code={code}&size={}", 6 << 20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !s.harness.events().iter().any(|e| e["joined"] == true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sending page never joined"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.harness.clear_events();
+    let out = tmp("out");
+    let out_s = out.display().to_string();
+    let mut recv = s.tern("recv", &["recv", code, "--out", &out_s]);
+    let status = recv.wait_exit(Duration::from_secs(60));
+    let r = s.result(&browser);
+    println!("page sent: {r}");
+    assert!(
+        status.is_some_and(|st| st.success()),
+        "tern recv: {status:?}\n{}\npage: {r}",
+        recv.output()
+    );
+    assert!(r["error"].is_null() && r["sent"] == true, "{r}");
+    for (rel, size) in [("browser/random.bin", 6 << 20), ("note.txt", 20)] {
+        let p = out.join(rel);
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), size, "{rel}");
+        assert_eq!(sha256_file(&p), r["sha256"][rel], "{rel}");
+    }
+    drop(browser);
+
+    // A wrong code: the page fails with a clear message and gets no file;
+    // the CLI says so too.
+    let code = "43-otter-walnut";
+    let mut send = s.tern("send", &["send", &single, "--code", code]);
+    assert!(send.wait_for("code:", Duration::from_secs(10)));
+    let browser = s.page("wormhole=recv&code=43-otter-walnot");
+    let r = s.result(&browser);
+    println!("page with a wrong code: {r}");
+    assert!(
+        r["error"].as_str().unwrap_or("").contains("wrong code"),
+        "{r}"
+    );
+    assert!(r["files"].is_null(), "{r}");
+    let status = send.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|st| !st.success()), "{status:?}");
+    assert!(send.output().contains("wrong code"), "{}", send.output());
+
+    let _ = std::fs::remove_dir_all(&src);
+    let _ = std::fs::remove_dir_all(&out);
+}
