@@ -114,7 +114,8 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     // CLI -> page: a directory with a file in a subdirectory, and a file.
     let src = tmp("src");
     std::fs::create_dir_all(src.join("photos/2026")).unwrap();
-    random_file(&src.join("photos/2026/big.bin"), 8 << 20);
+    // Over 64 MiB, so the page folds what it received into a Blob on the way.
+    random_file(&src.join("photos/2026/big.bin"), 72 << 20);
     random_file(&src.join("photos/list.txt"), 1000);
     random_file(&src.join("single.bin"), 300_000);
     let code = "41-otter-walnut";
@@ -126,7 +127,12 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
         "{}",
         send.output()
     );
-    let browser = s.page(&format!("wormhole=recv&code={code}"));
+    // The page hashes the big file piece by piece (it would hash files up
+    // to 256 MiB in one go): both paths of wormhole.js are exercised.
+    let browser = s.page(&format!(
+        "wormhole=recv&code={code}&hashInMemory={}",
+        1 << 20
+    ));
     let r = s.result(&browser);
     println!("page received: {r}");
     assert!(r["error"].is_null(), "{r}\nsend: {}", send.output());
@@ -166,11 +172,15 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
         send.output()
     );
     assert!(send.output().contains("checksums verified by the receiver"));
+    println!(
+        "tern send to the page: {}",
+        send.output().lines().last().unwrap_or("")
+    );
     drop(browser);
 
-    // page -> CLI: the page sends browser/random.bin (6 MiB) and note.txt.
+    // page -> CLI: the page sends browser/random.bin (24 MiB) and note.txt.
     let code = "42-otter-walnut";
-    let browser = s.page(&format!("wormhole=send&code={code}&size={}", 6 << 20));
+    let browser = s.page(&format!("wormhole=send&code={code}&size={}", 24 << 20));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !s.harness.events().iter().any(|e| e["joined"] == true) {
         assert!(
@@ -192,7 +202,11 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
         recv.output()
     );
     assert!(r["error"].is_null() && r["sent"] == true, "{r}");
-    for (rel, size) in [("browser/random.bin", 6 << 20), ("note.txt", 20)] {
+    println!(
+        "tern recv from the page: {}",
+        recv.output().lines().last().unwrap_or("")
+    );
+    for (rel, size) in [("browser/random.bin", 24 << 20), ("note.txt", 20)] {
         let p = out.join(rel);
         assert_eq!(std::fs::metadata(&p).unwrap().len(), size, "{rel}");
         assert_eq!(sha256_file(&p), r["sha256"][rel], "{rel}");

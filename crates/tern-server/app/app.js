@@ -1,7 +1,7 @@
 // tern's browser app: join a room, see who is there, chat, send files and
 // make a video call, all peer to peer (a mesh: one RTCPeerConnection per
 // other member). The server only relays signaling (docs/signaling.md).
-import {newCode, receiveFiles, sendFiles} from './wormhole.js';
+import {limits, newCode, receiveFiles, sendFiles} from './wormhole.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -390,9 +390,11 @@ if (params.get('autotest')) autotest(params.get('autotest'), params.get('report'
 // file's path, size and SHA-256. ?wormhole=send&code=…&size=N&report=URL:
 // send a generated N-byte file (as browser/random.bin) and a short note to
 // `tern recv`, posting {joined:true} to URL/../event once in the room.
+// &hashInMemory=N hashes files above N bytes piece by piece.
 async function wormholeTest(mode, report) {
   const result = {mode};
   const code = params.get('code');
+  if (params.get('hashInMemory')) limits.hashInMemory = +params.get('hashInMemory');
   try {
     if (mode === 'recv') {
       const files = await wormholeReceive(code);

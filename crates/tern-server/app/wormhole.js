@@ -7,8 +7,14 @@
 //
 // SPAKE2 here is the symmetric Ed25519 variant of the `spake2` crate and of
 // python-spake2 (magic-wormhole): point arithmetic from the vendored
-// noble-ed25519, hashing, HKDF and HMAC from WebCrypto.
+// noble-ed25519, hashing, HKDF and HMAC from WebCrypto. Files up to
+// `limits.hashInMemory` are hashed by WebCrypto in one go (about ten times
+// faster); larger ones piece by piece as they stream (noble-hashes), so
+// neither side ever holds such a file in memory: the receiver folds what
+// arrived into a Blob every 64 MiB, which the browser keeps off the page's
+// heap (on disk if large).
 import {Point} from './vendor/noble-ed25519.js';
+import {sha256 as streamingSha256} from './vendor/noble-hashes/sha2.js';
 
 export const WORDS = [
   'acid', 'acorn', 'actor', 'agent', 'alarm', 'album', 'alpha', 'amber', 'anchor', 'angel',
@@ -42,6 +48,24 @@ export const WORDS = [
 
 const ID = new TextEncoder().encode('tern-wormhole-v1');
 const CHUNK = 64 * 1024;
+const READ = 1 << 20; // bytes read from a File at a time
+const FOLD = 64 << 20; // received bytes gathered into a Blob at a time
+
+/** Tunables (the tests lower `hashInMemory` to exercise streaming). */
+export const limits = {hashInMemory: 256 << 20};
+
+/** SHA-256 of a file fed in pieces: WebCrypto at the end if small, else streaming. */
+function fileHasher(size) {
+  if (size <= limits.hashInMemory) {
+    const pieces = [];
+    return {
+      update: (b) => pieces.push(b),
+      hex: async () => toHex(await sha256(await new Blob(pieces).arrayBuffer())),
+    };
+  }
+  const h = streamingSha256.create();
+  return {update: (b) => h.update(b), hex: async () => toHex(h.digest())};
+}
 const enc = new TextEncoder();
 
 /** A fresh code: `number-word-word`, as `tern send` makes them. */
@@ -282,9 +306,7 @@ async function gathered(pc) {
   });
 }
 
-async function hexDigest(buf) {
-  return [...await sha256(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+const toHex = (bytes) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 function wsUrlOf(server) {
   return new URL('/ws', server).href.replace(/^http/, 'ws');
@@ -334,16 +356,24 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
     dc.bufferedAmountLowThreshold = 1 << 20;
     const t0 = performance.now();
     for (const f of files) {
-      const data = await f.arrayBuffer();
-      for (let off = 0; off < data.byteLength; off += CHUNK) {
-        if (dc.readyState !== 'open') throw new Error('the other side went away in the middle of the transfer');
-        if (dc.bufferedAmount > 8 << 20) await new Promise((r) => (dc.onbufferedamountlow = r));
-        const piece = data.slice(off, off + CHUNK);
-        dc.send(piece);
-        sent += piece.byteLength;
-        progress(sent, total);
+      const hash = fileHasher(f.size);
+      // Read ahead one piece while the previous one goes out.
+      let next = f.slice(0, READ).arrayBuffer();
+      for (let at = 0; at < f.size; at += READ) {
+        const data = new Uint8Array(await next);
+        if (data.byteLength !== Math.min(READ, f.size - at)) throw new Error(`${f.name} changed while sending`);
+        if (at + READ < f.size) next = f.slice(at + READ, at + 2 * READ).arrayBuffer();
+        hash.update(data);
+        for (let off = 0; off < data.byteLength; off += CHUNK) {
+          if (dc.readyState !== 'open') throw new Error('the other side went away in the middle of the transfer');
+          if (dc.bufferedAmount > 8 << 20) await new Promise((r) => (dc.onbufferedamountlow = r));
+          const piece = data.subarray(off, off + CHUNK);
+          dc.send(piece);
+          sent += piece.byteLength;
+          progress(sent, total);
+        }
       }
-      dc.send(JSON.stringify({sha256: await hexDigest(data)}));
+      dc.send(JSON.stringify({sha256: await hash.hex()}));
     }
     const end = await control(q, 120000);
     if (end.error) throw new Error('the receiver failed: ' + end.error);
@@ -398,20 +428,25 @@ export async function receiveFiles({server = location.href, code, ui = {}, waitM
     const out = [];
     const t0 = performance.now();
     for (const f of header.files) {
-      const parts = [];
+      let parts = [];
+      let unfolded = 0;
       let got = 0;
+      const hash = fileHasher(f.size);
       while (got < f.size) {
         const m = await q.next(60000, 'no data for 60 s');
         if (typeof m === 'string') throw refuse(`${f.path}: the sender's data was cut short`);
+        hash.update(new Uint8Array(m));
         parts.push(m);
         got += m.byteLength;
         done += m.byteLength;
+        unfolded += m.byteLength;
+        if (unfolded >= FOLD) { parts = [new Blob(parts)]; unfolded = 0; }
         progress(done, total);
       }
       if (got !== f.size) throw refuse(`${f.path}: got ${got} bytes, expected ${f.size}`);
       const end = await control(q, 60000);
       const blob = new Blob(parts);
-      const mine = await hexDigest(await blob.arrayBuffer());
+      const mine = await hash.hex();
       if (end.sha256 !== mine) throw refuse(`${f.path}: checksum mismatch, file discarded`);
       out.push({path: f.path, size: f.size, sha256: mine, blob});
     }

@@ -28,9 +28,42 @@ pub use token::{Claims, TokenKey};
 const INDEX: &str = include_str!("../app/index.html");
 const APP_JS: &str = include_str!("../app/app.js");
 const WORMHOLE_JS: &str = include_str!("../app/wormhole.js");
-/// noble-ed25519 3.2.0 (MIT, Paul Miller), unmodified: Ed25519 point
-/// arithmetic for the page's SPAKE2.
-const NOBLE_ED25519_JS: &str = include_str!("../app/vendor/noble-ed25519.js");
+/// Third-party modules the page imports, unmodified (MIT, Paul Miller;
+/// licenses beside them in app/vendor): noble-ed25519 3.2.0 for the point
+/// arithmetic of SPAKE2, and noble-hashes 2.4.0's SHA-256, which (unlike
+/// WebCrypto) hashes a file piece by piece as it streams.
+const VENDOR: &[(&str, &str)] = &[
+    (
+        "noble-ed25519.js",
+        include_str!("../app/vendor/noble-ed25519.js"),
+    ),
+    (
+        "noble-hashes/sha2.js",
+        include_str!("../app/vendor/noble-hashes/sha2.js"),
+    ),
+    (
+        "noble-hashes/_md.js",
+        include_str!("../app/vendor/noble-hashes/_md.js"),
+    ),
+    (
+        "noble-hashes/_u64.js",
+        include_str!("../app/vendor/noble-hashes/_u64.js"),
+    ),
+    (
+        "noble-hashes/utils.js",
+        include_str!("../app/vendor/noble-hashes/utils.js"),
+    ),
+];
+
+async fn vendor(
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match VENDOR.iter().find(|(name, _)| *name == path) {
+        Some((_, source)) => js(source).into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
 
 fn js(source: &'static str) -> ([(header::HeaderName, &'static str); 1], &'static str) {
     ([(header::CONTENT_TYPE, "text/javascript")], source)
@@ -121,10 +154,7 @@ impl Server {
             .route("/", get(|| async { Html(INDEX) }))
             .route("/app.js", get(|| async { js(APP_JS) }))
             .route("/wormhole.js", get(|| async { js(WORMHOLE_JS) }))
-            .route(
-                "/vendor/noble-ed25519.js",
-                get(|| async { js(NOBLE_ED25519_JS) }),
-            )
+            .route("/vendor/{*path}", get(vendor))
             .route("/config", get(ice_config))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/metrics", get(metrics_text))
