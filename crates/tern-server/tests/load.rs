@@ -51,6 +51,17 @@ async fn rooms_of_clients_relay_without_loss() {
     let start = Instant::now() + Duration::from_secs(2);
     let (ids_tx, _) = tokio::sync::broadcast::channel::<(usize, String)>(clients * 2);
     let rss0 = rss_kib();
+    // RSS through the relaying phase, every 100 ms: it must level off.
+    let sampler = tokio::spawn(async move {
+        let end = start + Duration::from_secs(secs as u64);
+        let mut samples = Vec::new();
+        tokio::time::sleep_until(start.into()).await;
+        while Instant::now() < end {
+            samples.push(rss_kib());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        samples
+    });
     for c in 0..clients {
         let url = url.clone();
         let room = format!("room{}", c % rooms);
@@ -144,13 +155,28 @@ async fn rooms_of_clients_relay_without_loss() {
     lat.sort_unstable();
     let p99 = lat.get(lat.len() * 99 / 100).copied().unwrap_or(0);
     let rss1 = rss_kib();
+    // Flat memory: the median RSS of the last quarter of the relaying phase
+    // against that of the second quarter (the first is warm-up).
+    let samples = sampler.await.unwrap();
+    let q = samples.len() / 4;
+    let median = |s: &[u64]| {
+        let mut v = s.to_vec();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or(0)
+    };
+    let (early, late) = (median(&samples[q..2 * q]), median(&samples[3 * q..]));
+    let growth_kib = late.saturating_sub(early);
     println!(
-        "{clients} clients in {rooms} rooms for {secs} s: {sent} sent, {got} relayed ({:.0}/s), p50 {} µs, p99 {} µs, errors {errors}, RSS {} -> {} KiB (clients included)",
+        "{clients} clients in {rooms} rooms for {secs} s: {sent} sent, {got} relayed ({:.0}/s), p50 {} µs, p99 {} µs, errors {errors}; RSS (clients included) {rss0} KiB before, {early} -> {late} KiB from the 2nd to the last quarter of relaying ({:.1} bytes per relayed message), {rss1} KiB at the end",
         got as f64 / secs as f64,
         lat.get(lat.len() / 2).copied().unwrap_or(0),
         p99,
-        rss0,
-        rss1
+        growth_kib as f64 * 1024.0 / got.max(1) as f64 * 4.0 / 2.0,
+    );
+    assert!(samples.len() >= 8, "{} RSS samples", samples.len());
+    assert!(
+        growth_kib <= (early / 20).max(4096),
+        "memory grew while relaying: {early} -> {late} KiB ({samples:?})"
     );
     assert_eq!(errors, 0);
     assert_eq!(sent, got, "every message relayed");
