@@ -17,11 +17,15 @@ use tern::{
     RtcConfiguration,
 };
 use tern_crypto::digest::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::wormhole::{new_code, Rendezvous, Role};
 
 const CHUNK: usize = 64 * 1024;
+/// Bytes read from disk at a time, and how many such blocks the reader may
+/// be ahead of the network (the writer likewise behind it).
+const BLOCK: usize = 1 << 20;
+const READ_AHEAD: usize = 8;
+const WRITE_BEHIND: usize = 128; // messages of up to CHUNK bytes
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 /// Arguments of `tern send`.
@@ -182,6 +186,87 @@ fn loopback_server(server: &str) -> bool {
     server.contains("127.0.0.1") || server.contains("localhost") || server.contains("[::1]")
 }
 
+/// Why the receiver stopped us mid-transfer: its error message if one came
+/// before the channel closed, else `fallback`.
+async fn why_stopped(dc: &mut DataChannel, fallback: String) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), dc.recv()).await {
+            Ok(Some(DataChannelMessage::Text(t))) => {
+                if let Some(e) = serde_json::from_str::<Control>(&t)
+                    .ok()
+                    .and_then(|c| c.error)
+                {
+                    return format!("the receiver failed: {e}");
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return fallback,
+        }
+    }
+}
+
+/// What the reader thread hands the sending task.
+enum Piece {
+    /// The next block of the current file (and that file's name).
+    Data(Bytes, String),
+    /// The current file is done: its SHA-256.
+    End(String),
+    /// Reading failed; the transfer stops with this message.
+    Failed(String),
+}
+
+/// Reads and hashes every file in blocks, on a blocking thread.
+fn read_files(files: &[(PathBuf, Entry)], out: &tokio::sync::mpsc::Sender<Piece>) {
+    use std::io::Read;
+    for (path, entry) in files {
+        let mut f = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = out.blocking_send(Piece::Failed(format!("{}: {e}", path.display())));
+                return;
+            }
+        };
+        let mut hash = Sha256::new();
+        let mut left = entry.size;
+        while left > 0 {
+            let mut block = vec![0u8; BLOCK.min(usize::try_from(left).unwrap_or(BLOCK))];
+            if let Err(e) = f.read_exact(&mut block) {
+                let why = format!("{}: {e} (did it change while sending?)", path.display());
+                let _ = out.blocking_send(Piece::Failed(why));
+                return;
+            }
+            hash.update(&block);
+            left -= block.len() as u64;
+            if out
+                .blocking_send(Piece::Data(Bytes::from(block), entry.path.clone()))
+                .is_err()
+            {
+                return; // the sending task gave up
+            }
+        }
+        if out.blocking_send(Piece::End(hex(&hash.finish()))).is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes and hashes one received file on a blocking thread; returns its
+/// SHA-256 once the channel closes, or the write error.
+fn write_file(
+    f: std::fs::File,
+    mut pieces: tokio::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<String> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(BLOCK, f);
+    let mut hash = Sha256::new();
+    while let Some(b) = pieces.blocking_recv() {
+        hash.update(&b);
+        w.write_all(&b)?;
+    }
+    w.flush()?;
+    Ok(hex(&hash.finish()))
+}
+
 pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     let files = collect(&args.paths)?;
     let total: u64 = files.iter().map(|(_, e)| e.size).sum();
@@ -238,32 +323,42 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     let pb = bar(total);
     let t0 = Instant::now();
     let tx = dc.sender();
-    for (path, entry) in &files {
-        let mut f = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut hash = Sha256::new();
-        let mut left = entry.size;
-        while left > 0 {
-            let mut buf = vec![0u8; CHUNK.min(left as usize)];
-            f.read_exact(&mut buf)
-                .await
-                .map_err(|e| format!("{}: {e} (did it change while sending?)", path.display()))?;
-            hash.update(&buf);
-            left -= buf.len() as u64;
-            pb.inc(buf.len() as u64);
-            tx.send_binary(Bytes::from(buf))
-                .await
-                .map_err(|e| format!("sending {}: {e} (the other side went away?)", entry.path))?;
+    // A reader thread reads and hashes ahead while this task sends.
+    let (pieces, mut next) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let reader = {
+        let files = files.clone();
+        tokio::task::spawn_blocking(move || read_files(&files, &pieces))
+    };
+    while let Some(piece) = next.recv().await {
+        match piece {
+            Piece::Data(block, name) => {
+                let mut off = 0;
+                while off < block.len() {
+                    let chunk = block.slice(off..(off + CHUNK).min(block.len()));
+                    off += chunk.len();
+                    pb.inc(chunk.len() as u64);
+                    if let Err(e) = tx.send_binary(chunk).await {
+                        return Err(why_stopped(
+                            &mut dc,
+                            format!("sending {name}: {e} (the other side went away?)"),
+                        )
+                        .await);
+                    }
+                }
+            }
+            Piece::End(sha256) => {
+                let done = Control {
+                    sha256: Some(sha256),
+                    ..Control::default()
+                };
+                tx.send_text(control(&done))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Piece::Failed(why) => return Err(why),
         }
-        let done = Control {
-            sha256: Some(hex(&hash.finish())),
-            ..Control::default()
-        };
-        tx.send_text(control(&done))
-            .await
-            .map_err(|e| e.to_string())?;
     }
+    let _ = reader.await;
     let end = next_control(&mut dc, Duration::from_secs(120)).await?;
     pb.finish_and_clear();
     if let Some(e) = end.error {
@@ -314,7 +409,23 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
     .await
     .map_err(|_| "could not connect to the sender (no data channel after 30 s)".to_string())??;
     drop(rv);
-    let header = next_control(&mut dc, Duration::from_secs(60)).await?;
+    let result = receive_files(&mut dc, &args).await;
+    if result.is_err() {
+        // Let our error reach the sender: a graceful close sends what is
+        // queued first.
+        let _ = dc.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), dc.wait_closed()).await;
+    } else {
+        // Let the "done" reach the sender before closing.
+        let _ = tokio::time::timeout(Duration::from_secs(5), dc.wait_closed()).await;
+    }
+    pc.close().await;
+    result
+}
+
+/// The receiving half once the channel is open: header, files, verdict.
+async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode, String> {
+    let header = next_control(dc, Duration::from_secs(60)).await?;
     let files = header.files.ok_or("the sender sent no file list")?;
     let tx = dc.sender();
     let refuse = |why: String| async {
@@ -363,43 +474,65 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
                 .map(|x| format!("{}.", x.to_string_lossy()))
                 .unwrap_or_default()
         ));
-        let mut f = match tokio::fs::File::create(&part).await {
+        let file = match std::fs::File::create(&part) {
             Ok(f) => f,
             Err(err) => return refuse(format!("{}: {err}", part.display())).await,
         };
-        let mut hash = Sha256::new();
+        let (to_writer, pieces) = tokio::sync::mpsc::channel(WRITE_BEHIND);
+        let writer = tokio::task::spawn_blocking(move || write_file(file, pieces));
+        let write_failed = |writer: tokio::task::JoinHandle<std::io::Result<String>>| async {
+            let err = match writer.await {
+                Ok(Err(err)) => err.to_string(),
+                Ok(Ok(_)) => "the writer stopped early".to_string(),
+                Err(err) => err.to_string(),
+            };
+            let _ = tokio::fs::remove_file(&part).await;
+            format!("writing {}: {err} (disk full?)", target.display())
+        };
         let mut got = 0u64;
         while got < e.size {
             match tokio::time::timeout(Duration::from_secs(60), dc.recv()).await {
                 Ok(Some(DataChannelMessage::Binary(b))) => {
-                    hash.update(&b);
                     got += b.len() as u64;
                     pb.inc(b.len() as u64);
-                    if let Err(err) = f.write_all(&b).await {
-                        let _ = tokio::fs::remove_file(&part).await;
-                        return refuse(format!("writing {}: {err} (disk full?)", target.display()))
-                            .await;
+                    if to_writer.send(b).await.is_err() {
+                        return refuse(write_failed(writer).await).await;
                     }
                 }
                 Ok(Some(_)) => {
-                    return refuse(format!("{}: the sender's data was cut short", e.path)).await
+                    drop(to_writer);
+                    let _ = writer.await;
+                    let _ = tokio::fs::remove_file(&part).await;
+                    return refuse(format!("{}: the sender's data was cut short", e.path)).await;
                 }
                 Ok(None) => {
+                    drop(to_writer);
+                    let _ = writer.await;
                     let _ = tokio::fs::remove_file(&part).await;
                     return Err("the sender went away in the middle of the transfer".into());
                 }
-                Err(_) => return refuse("no data for 60 s".into()).await,
+                Err(_) => {
+                    drop(to_writer);
+                    let _ = writer.await;
+                    let _ = tokio::fs::remove_file(&part).await;
+                    return refuse("no data for 60 s".into()).await;
+                }
             }
         }
+        drop(to_writer);
+        let mine = match writer.await {
+            Ok(Ok(h)) => h,
+            Ok(Err(err)) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return refuse(format!("writing {}: {err} (disk full?)", target.display())).await;
+            }
+            Err(err) => return refuse(err.to_string()).await,
+        };
         if got != e.size {
+            let _ = tokio::fs::remove_file(&part).await;
             return refuse(format!("{}: got {got} bytes, expected {}", e.path, e.size)).await;
         }
-        if let Err(err) = f.flush().await {
-            return refuse(format!("writing {}: {err}", target.display())).await;
-        }
-        drop(f);
-        let end = next_control(&mut dc, Duration::from_secs(60)).await?;
-        let mine = hex(&hash.finish());
+        let end = next_control(dc, Duration::from_secs(60)).await?;
         if end.sha256.as_deref() != Some(mine.as_str()) {
             let _ = tokio::fs::remove_file(&part).await;
             return refuse(format!("{}: checksum mismatch, file discarded", e.path)).await;
@@ -422,8 +555,5 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
         total as f64 / 1e6 / secs.max(1e-9),
         args.out.display()
     );
-    // Let the "done" reach the sender before closing.
-    let _ = tokio::time::timeout(Duration::from_secs(5), dc.wait_closed()).await;
-    pc.close().await;
     Ok(ExitCode::SUCCESS)
 }

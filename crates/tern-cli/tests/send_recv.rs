@@ -266,3 +266,126 @@ fn directories_empty_files_existing_files_and_wrong_codes() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A full disk (the partial file is a link to /dev/full, whose writes fail
+/// with ENOSPC): the receiver stops with a message that says so and removes
+/// the partial file, and the sender is told the transfer failed.
+#[test]
+fn a_full_disk_stops_both_sides_with_a_clear_message() {
+    let (_s, url) = serve();
+    let d = tmp("full");
+    let src = d.join("big.bin");
+    write_file(&src, 8 << 20, 3);
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink("/dev/full", out.join("big.bin.tern-part")).unwrap();
+    let (s, r) = transfer(&url, &[&src], "17-fern-owl", "17-fern-owl", &out, &[]);
+    assert!(
+        !r.status.success() && text(&r).contains("disk full"),
+        "{}",
+        text(&r)
+    );
+    assert!(text(&r).contains("No space left on device"), "{}", text(&r));
+    assert!(
+        !s.status.success() && text(&s).contains("disk full"),
+        "{}",
+        text(&s)
+    );
+    assert!(!out.join("big.bin").exists());
+    assert!(
+        !out.join("big.bin.tern-part").exists(),
+        "partial file removed"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// One side killed mid-transfer (`kill_sender` picks which): the other
+/// stops with a message saying the peer went away (not a hang, not a
+/// success) once consent to send expires (RFC 7675, 30 s); a receiver leaves
+/// no partial file behind. Returns the survivor's exit status and stderr.
+fn kill_mid_transfer(
+    name: &str,
+    code: &str,
+    kill_sender: bool,
+) -> (std::process::ExitStatus, String) {
+    let (_s, url) = serve();
+    let d = tmp(name);
+    let src = d.join("big.bin");
+    write_file(&src, 256 << 20, 5);
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let part = out.join("big.bin.tern-part");
+    let mut send = Proc(
+        tern()
+            .args([
+                "send",
+                src.to_str().unwrap(),
+                "--server",
+                &url,
+                "--code",
+                code,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut recv = Proc(
+        tern()
+            .args(["recv", code, "--server", &url, "--out"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 4 << 20 {
+        assert!(t0.elapsed().as_secs() < 30, "no data arrived");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let (victim, survivor, what) = if kill_sender {
+        (&mut send, &mut recv, "the receiver")
+    } else {
+        (&mut recv, &mut send, "the sender")
+    };
+    victim.0.kill().unwrap();
+    victim.0.wait().unwrap();
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = survivor.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t0.elapsed().as_secs() < 60, "{what} hangs");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(survivor.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+    println!(
+        "{what} stopped {:.1} s after the peer died: {}",
+        t0.elapsed().as_secs_f64(),
+        err.lines().last().unwrap_or("")
+    );
+    if kill_sender {
+        assert!(!part.exists(), "partial file removed");
+        assert!(!out.join("big.bin").exists());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+    (status, err)
+}
+
+#[test]
+fn a_receiver_killed_mid_transfer_is_reported_by_the_sender() {
+    let (status, err) = kill_mid_transfer("gone-r", "18-fern-owl", false);
+    assert!(!status.success() && err.contains("went away"), "{err}");
+}
+
+#[test]
+fn a_sender_killed_mid_transfer_is_reported_by_the_receiver() {
+    let (status, err) = kill_mid_transfer("gone-s", "19-fern-owl", true);
+    assert!(
+        !status.success() && err.contains("the sender went away in the middle of the transfer"),
+        "{err}"
+    );
+}
