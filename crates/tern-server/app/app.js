@@ -335,6 +335,12 @@ async function wormholeReceive(code) {
   }
 }
 
+if (!window.isSecureContext) {
+  log('This page is not in a secure context (it needs HTTPS, or localhost): the browser turns off ' +
+    'the cryptography that file transfers and calls need. Start tern serve with --tls-cert and ' +
+    '--tls-key and open its https:// address.', 'sys');
+}
+
 $('wh-recv').onsubmit = (e) => {
   e.preventDefault();
   wormholeReceive($('wh-code').value.trim()).catch(() => {});

@@ -191,6 +191,9 @@ const other = (role) => (role === 'sender' ? 'receiver' : 'sender');
 /** The other side of `code`, met through the server at `wsUrl`, key confirmed. */
 export class Rendezvous {
   static async meet(wsUrl, code, role, waitMs = 10 * 60 * 1000, onJoined = () => {}) {
+    if (!globalThis.crypto?.subtle) {
+      throw new Error('this page needs HTTPS (or localhost) for its cryptography: start tern serve with --tls-cert/--tls-key');
+    }
     const room = roomOf(code);
     const ws = new WebSocket(wsUrl);
     const q = queue(ws, 'the signaling connection');
