@@ -38,6 +38,16 @@ fn random_file(p: &Path, len: usize) {
     std::fs::write(p, b).expect("write");
 }
 
+/// What the page logged, and Chromium's errors, for failure messages.
+fn browser_log(browser: &Peer) -> String {
+    browser
+        .output()
+        .lines()
+        .filter(|l| l.contains("[tern]") || l.contains("ERROR"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 struct Setup {
     serve: Peer,
     url: String,
@@ -95,12 +105,7 @@ impl Setup {
         r.unwrap_or_else(|| {
             panic!(
                 "the page reported nothing\nbrowser: {}\nserve: {}",
-                browser
-                    .output()
-                    .lines()
-                    .filter(|l| l.contains("[tern]") || l.contains("ERROR"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                browser_log(browser),
                 self.serve.output()
             )
         })
@@ -134,8 +139,16 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
         1 << 20
     ));
     let r = s.result(&browser);
-    println!("page received: {r}");
-    assert!(r["error"].is_null(), "{r}\nsend: {}", send.output());
+    println!(
+        "page received: {r} ({:.1} MB/s)",
+        (72 << 20) as f64 / 1e6 / r["dataSecs"].as_f64().unwrap_or(f64::NAN)
+    );
+    assert!(
+        r["error"].is_null(),
+        "{r}\nsend: {}\nbrowser: {}",
+        send.output(),
+        browser_log(&browser)
+    );
     let files = r["files"].as_array().expect("files");
     let mut got: Vec<(String, u64, String)> = files
         .iter()
@@ -198,8 +211,9 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     println!("page sent: {r}");
     assert!(
         status.is_some_and(|st| st.success()),
-        "tern recv: {status:?}\n{}\npage: {r}",
-        recv.output()
+        "tern recv: {status:?}\n{}\npage: {r}\nbrowser: {}",
+        recv.output(),
+        browser_log(&browser)
     );
     assert!(r["error"].is_null() && r["sent"] == true, "{r}");
     println!(

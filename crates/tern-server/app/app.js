@@ -317,8 +317,19 @@ async function wormholeSend(files, code = newCode()) {
   }
 }
 
-async function wormholeReceive(code) {
-  const {line, ui} = transferLine(`Receiving with ${code}`);
+// `timing` (optional) gets when the first and the last byte moved.
+function timed(ui, timing) {
+  if (!timing) return ui;
+  return {...ui, progress: (done, total) => {
+    timing.first ??= performance.now();
+    timing.last = performance.now();
+    ui.progress(done, total);
+  }};
+}
+
+async function wormholeReceive(code, timing) {
+  const {line, ui: plain} = transferLine(`Receiving with ${code}`);
+  const ui = timed(plain, timing);
   try {
     const files = await receiveFiles({code, ui});
     for (const f of files) {
@@ -345,11 +356,14 @@ $('wh-recv').onsubmit = (e) => {
   e.preventDefault();
   wormholeReceive($('wh-code').value.trim()).catch(() => {});
 };
-$('wh-files').onchange = () => {
-  const files = [...$('wh-files').files];
-  $('wh-files').value = '';
-  if (files.length) wormholeSend(files).catch(() => {});
-};
+for (const id of ['wh-files', 'wh-folder']) {
+  $(id).onchange = () => {
+    // A folder's files keep their place in it (webkitRelativePath).
+    const files = [...$(id).files].map((f) => Object.assign(f, {path: f.webkitRelativePath || f.name}));
+    $(id).value = '';
+    if (files.length) wormholeSend(files).catch(() => {});
+  };
+}
 
 // ---- automated test (used by tern's test suite) ---------------------------
 // ?room=…&name=…&autotest=a|b&report=URL: join, chat with the other page,
@@ -403,8 +417,10 @@ async function wormholeTest(mode, report) {
   if (params.get('hashInMemory')) limits.hashInMemory = +params.get('hashInMemory');
   try {
     if (mode === 'recv') {
-      const files = await wormholeReceive(code);
+      const timing = {};
+      const files = await wormholeReceive(code, timing);
       result.files = files.map(({path, size, sha256}) => ({path, size, sha256}));
+      result.dataSecs = (timing.last - timing.first) / 1000;
     } else {
       const bytes = new Uint8Array(+params.get('size'));
       for (let off = 0; off < bytes.length; off += 65536) crypto.getRandomValues(bytes.subarray(off, off + 65536));
@@ -413,8 +429,12 @@ async function wormholeTest(mode, report) {
         new File([note], 'note.txt')];
       result.sha256 = {'browser/random.bin': await hex(bytes), 'note.txt': await hex(note)};
       const event = new URL('event', report).href;
-      await sendFiles({code, files, waitMs: 60000,
-        ui: {joined: () => fetch(event, {method: 'POST', mode: 'no-cors', body: '{"joined":true}'})}});
+      const timing = {};
+      await sendFiles({code, files, waitMs: 60000, ui: timed({
+        progress: () => {},
+        joined: () => fetch(event, {method: 'POST', mode: 'no-cors', body: '{"joined":true}'}),
+      }, timing)});
+      result.dataSecs = (timing.last - timing.first) / 1000;
       result.sent = true;
     }
   } catch (e) {
