@@ -1,7 +1,8 @@
 //! `tern send` / `tern recv` against the browser app of `tern serve` in
 //! headless Chromium: the CLI sends a directory and a file to a page, the
-//! page sends two files (one in a subdirectory) to the CLI, and a page with a
-//! wrong code gets a clear error while no byte reaches it. Both sides run
+//! page sends two files (one in a subdirectory) to the CLI and to another
+//! page, and a page with a wrong code gets a clear error while no byte
+//! reaches it. Both sides run
 //! SPAKE2 (Rust `spake2` crate ↔ the page's wormhole.js) and check the MACs
 //! on offer and answer, so this proves the two implementations agree.
 #![allow(clippy::disallowed_methods)] // real processes, real time
@@ -227,12 +228,62 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     }
     drop(browser);
 
+    // page -> page with a code (browser to browser, no CLI).
+    let code = "44-otter-walnut";
+    let sender = s.page(&format!("wormhole=send&code={code}&size={}", 4 << 20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !s.harness.events().iter().any(|e| e["joined"] == true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sending page never joined"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.harness.clear_events();
+    let before = s.harness.wait_results(0, Duration::ZERO).len();
+    let receiver = s.page(&format!("wormhole=recv&code={code}"));
+    // Both pages report at about the same time: count them, do not take
+    // turns on the latest-result slot.
+    let all = s.harness.wait_results(before + 2, Duration::from_secs(90));
+    assert_eq!(
+        all.len(),
+        before + 2,
+        "both pages reported: {all:?}\nsender log: {}\nreceiver log: {}",
+        browser_log(&sender),
+        browser_log(&receiver)
+    );
+    let _ = s.harness.wait_result(Duration::ZERO); // clear the latest slot
+    let (r1, r2) = (all[before].clone(), all[before + 1].clone());
+    let (sent, got) = if r1["mode"] == "send" {
+        (r1, r2)
+    } else {
+        (r2, r1)
+    };
+    println!("page to page: {got}");
+    assert!(
+        sent["error"].is_null() && got["error"].is_null(),
+        "sender: {sent}\nreceiver: {got}\nsender log: {}\nreceiver log: {}",
+        browser_log(&sender),
+        browser_log(&receiver)
+    );
+    let by_path = |p: &str| {
+        got["files"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["path"] == p))
+            .cloned()
+            .unwrap_or_default()
+    };
+    for p in ["browser/random.bin", "note.txt"] {
+        assert_eq!(by_path(p)["sha256"], sent["sha256"][p], "{p}");
+    }
+    drop((sender, receiver));
+
     // A wrong code: the page fails with a clear message and gets no file;
     // the CLI says so too.
-    let code = "43-otter-walnut";
+    let code = "45-otter-walnut";
     let mut send = s.tern("send", &["send", &single, "--code", code]);
     assert!(send.wait_for("code:", Duration::from_secs(10)));
-    let browser = s.page("wormhole=recv&code=43-otter-walnot");
+    let browser = s.page("wormhole=recv&code=45-otter-walnot");
     let r = s.result(&browser);
     println!("page with a wrong code: {r}");
     assert!(

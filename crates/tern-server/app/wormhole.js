@@ -320,6 +320,13 @@ async function iceServersOf(server) {
   catch { return []; }
 }
 
+/** `promise`, or an error saying `why` after `ms`. */
+function within(promise, ms, why) {
+  let t;
+  return Promise.race([promise, new Promise((_, reject) => (t = setTimeout(() => reject(new Error(why)), ms)))])
+    .finally(() => clearTimeout(t));
+}
+
 async function control(q, ms) {
   const m = await q.next(ms, 'the other side stopped responding');
   if (typeof m !== 'string') throw new Error('the other side sent data out of turn');
@@ -341,14 +348,18 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
     const dc = pc.createDataChannel('tern-transfer');
     dc.binaryType = 'arraybuffer';
     const q = queue(dc, 'the data channel');
+    // Listen before anything is awaited: the channel may open before
+    // setRemoteDescription's promise settles.
+    const opened = new Promise((resolve, reject) => {
+      dc.addEventListener('open', resolve);
+      dc.addEventListener('close', () => reject(new Error('the data channel closed before it opened')));
+    });
+    opened.catch(() => {}); // handled below; no unhandled rejection meanwhile
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     await rv.sendDescription(pc.localDescription.sdp);
     await pc.setRemoteDescription(await rv.recvDescription());
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('could not connect to the other side (no data channel after 30 s)')), 30000);
-      dc.onopen = () => { clearTimeout(t); resolve(); };
-    });
+    await within(opened, 30000, 'could not connect to the other side (no data channel after 30 s)');
     rv.close();
     const list = files.map((f) => ({path: f.path || f.name, size: f.size}));
     dc.send(JSON.stringify({files: list}));
@@ -403,15 +414,18 @@ export async function receiveFiles({server = location.href, code, ui = {}, waitM
   let dc;
   try {
     status('connecting…');
-    const channel = new Promise((resolve) => (pc.ondatachannel = (e) => resolve(e.channel)));
+    // Take the channel (and start queueing its messages) in the event itself.
+    let q;
+    const channel = new Promise((resolve) => (pc.ondatachannel = (e) => {
+      e.channel.binaryType = 'arraybuffer';
+      q = queue(e.channel, 'the data channel');
+      resolve(e.channel);
+    }));
     await pc.setRemoteDescription(await rv.recvDescription());
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc);
     await rv.sendDescription(pc.localDescription.sdp);
-    dc = await Promise.race([channel, new Promise((_, reject) => setTimeout(
-      () => reject(new Error('could not connect to the sender (no data channel after 30 s)')), 30000))]);
-    dc.binaryType = 'arraybuffer';
-    const q = queue(dc, 'the data channel');
+    dc = await within(channel, 30000, 'could not connect to the sender (no data channel after 30 s)');
     rv.close();
     const refuse = (why) => {
       if (dc.readyState === 'open') dc.send(JSON.stringify({error: why}));
