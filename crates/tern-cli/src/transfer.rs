@@ -37,6 +37,10 @@ pub struct SendArgs {
     /// Where `tern serve` runs.
     #[arg(long, env = "TERN_SERVER", default_value = DEFAULT_SERVER)]
     server: String,
+    /// A token, for a server started with --token-secret (from `tern token
+    /// --room 'tern-wormhole-*'` there).
+    #[arg(long, env = "TERN_TOKEN")]
+    token: Option<String>,
     /// Use this code instead of a random one.
     #[arg(long)]
     code: Option<String>,
@@ -53,6 +57,10 @@ pub struct RecvArgs {
     /// Where `tern serve` runs.
     #[arg(long, env = "TERN_SERVER", default_value = DEFAULT_SERVER)]
     server: String,
+    /// A token, for a server started with --token-secret (from `tern token
+    /// --room 'tern-wormhole-*'` there).
+    #[arg(long, env = "TERN_TOKEN")]
+    token: Option<String>,
     /// Directory to write into.
     #[arg(long, default_value = ".")]
     out: PathBuf,
@@ -272,18 +280,31 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     let total: u64 = files.iter().map(|(_, e)| e.size).sum();
     let code = args.code.clone().unwrap_or_else(new_code);
     eprintln!(
-        "Sending {} file(s), {} bytes. On the other machine run:\n\n    tern recv {code}{}\n",
+        "Sending {} file(s), {} bytes. On the other machine run:\n\n    tern recv {code}{}{}\n",
         files.len(),
         total,
         if args.server == DEFAULT_SERVER {
             String::new()
         } else {
             format!(" --server {}", args.server)
+        },
+        // The token is a secret of its own: name the flag, not the value.
+        if args.token.is_some() {
+            " --token <a tern-wormhole-* token>"
+        } else {
+            ""
         }
     );
     println!("code: {code}");
     let wait = Duration::from_secs(args.wait * 60);
-    let mut rv = Rendezvous::meet(&args.server, &code, Role::Sender, wait).await?;
+    let mut rv = Rendezvous::meet(
+        &args.server,
+        args.token.as_deref(),
+        &code,
+        Role::Sender,
+        wait,
+    )
+    .await?;
     let pc = peer(loopback_server(&args.server)).await?;
     let mut dc = pc
         .create_data_channel("tern-transfer", DataChannelInit::default())
@@ -378,6 +399,7 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
 pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
     let mut rv = Rendezvous::meet(
         &args.server,
+        args.token.as_deref(),
         &args.code,
         Role::Receiver,
         Duration::from_secs(60),

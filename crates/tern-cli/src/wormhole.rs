@@ -160,6 +160,7 @@ impl Rendezvous {
     /// Meets the other side of `code` at `server` and confirms the key.
     pub async fn meet(
         server: &str,
+        token: Option<&str>,
         code: &str,
         role: Role,
         wait: Duration,
@@ -169,12 +170,20 @@ impl Rendezvous {
         let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
             .map_err(|e| format!("cannot reach the signaling server at {url}: {e} (is `tern serve` running there? see --server)"))?;
-        send_json(
-            &mut ws,
-            json!({"type": "join", "room": room, "name": role.name()}),
-        )
-        .await?;
-        let joined = next_json(&mut ws, Duration::from_secs(10)).await?;
+        let mut join = json!({"type": "join", "room": room, "name": role.name()});
+        if let Some(t) = token {
+            join["token"] = json!(t);
+        }
+        send_json(&mut ws, join).await?;
+        let joined = next_json(&mut ws, Duration::from_secs(10))
+            .await
+            .map_err(|e| {
+                if e.contains("token") && token.is_none() {
+                    format!("{e}; this server wants a token: pass --token (or set TERN_TOKEN)")
+                } else {
+                    e
+                }
+            })?;
         let present = joined["members"].as_array().cloned().unwrap_or_default();
         let peer = match (role, present.first()) {
             (Role::Receiver, Some(m)) => m["id"].as_str().unwrap_or("").to_string(),

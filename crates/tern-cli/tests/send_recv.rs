@@ -389,3 +389,91 @@ fn a_sender_killed_mid_transfer_is_reported_by_the_receiver() {
         "{err}"
     );
 }
+
+/// A server started with --token-secret: without a token `tern send` says
+/// to pass one; with a `tern-wormhole-*` token from `tern token` both sides
+/// get through; a token for another room is refused.
+#[test]
+fn a_token_protected_server_needs_a_wormhole_token() {
+    let mut c = tern()
+        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
+        .args(["--token-secret", "s3cret"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _serve = Proc(c);
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let token = |room: &str| {
+        let o = tern()
+            .args(["token", "--secret", "s3cret", "--room", room])
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let d = tmp("token");
+    let src = d.join("note.txt");
+    std::fs::write(&src, b"for token holders").unwrap();
+    let out = d.join("out");
+    let s = tern()
+        .args([
+            "send",
+            src.to_str().unwrap(),
+            "--server",
+            &url,
+            "--wait",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !s.status.success() && text(&s).contains("pass --token (or set TERN_TOKEN)"),
+        "{}",
+        text(&s)
+    );
+    let s = tern()
+        .args(["send", src.to_str().unwrap(), "--server", &url])
+        .args(["--token", &token("family")])
+        .output()
+        .unwrap();
+    assert!(
+        !s.status.success() && text(&s).contains("token is for another room"),
+        "{}",
+        text(&s)
+    );
+    let good = token("tern-wormhole-*");
+    let sender = tern()
+        .args(["send", src.to_str().unwrap(), "--server", &url])
+        .args(["--code", "20-fern-owl", "--token", &good])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = tern()
+        .args(["recv", "20-fern-owl", "--server", &url, "--out"])
+        .arg(&out)
+        .env("TERN_TOKEN", &good)
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        s.status.success() && r.status.success(),
+        "send: {}\nrecv: {}",
+        text(&s),
+        text(&r)
+    );
+    assert_eq!(
+        std::fs::read(out.join("note.txt")).unwrap(),
+        b"for token holders"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

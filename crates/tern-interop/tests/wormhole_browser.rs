@@ -2,7 +2,7 @@
 //! headless Chromium: the CLI sends a directory and a file to a page, the
 //! page sends two files (one in a subdirectory) to the CLI and to another
 //! page, and a page with a wrong code gets a clear error while no byte
-//! reaches it. Both sides run
+//! reaches it. The server wants tokens: every side passes one. Both sides run
 //! SPAKE2 (Rust `spake2` crate ↔ the page's wormhole.js) and check the MACs
 //! on offer and answer, so this proves the two implementations agree.
 #![allow(clippy::disallowed_methods)] // real processes, real time
@@ -53,6 +53,9 @@ struct Setup {
     serve: Peer,
     url: String,
     harness: Harness,
+    /// The server wants tokens; this one (`tern token --room
+    /// 'tern-wormhole-*'`) admits every rendezvous, for pages and the CLI.
+    token: String,
 }
 
 impl Setup {
@@ -66,6 +69,8 @@ impl Setup {
                 "127.0.0.1:0",
                 "--stun-listen",
                 "127.0.0.1:0",
+                "--token-secret",
+                "wormhole-test-secret",
             ]
             .map(String::from),
         );
@@ -81,23 +86,36 @@ impl Setup {
             .expect("URL")
             .trim_end_matches('/')
             .to_string();
+        let out = std::process::Command::new(tern_binary())
+            .args(["token", "--secret", "wormhole-test-secret", "--room"])
+            .arg("tern-wormhole-*")
+            .output()
+            .expect("tern token");
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(token.split('.').count() == 3, "a JWT: {token}");
         Setup {
             serve,
             url,
             harness: Harness::start(),
+            token,
         }
     }
 
     fn page(&self, query: &str) -> Peer {
         start_chromium(&format!(
-            "{}/?{query}&report={}/result",
-            self.url, self.harness.url
+            "{}/?{query}&token={}&report={}/result",
+            self.url, self.token, self.harness.url
         ))
     }
 
     fn tern(&self, name: &str, args: &[&str]) -> Peer {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend(["--server".to_string(), self.url.clone()]);
+        all.extend([
+            "--server".to_string(),
+            self.url.clone(),
+            "--token".to_string(),
+            self.token.clone(),
+        ]);
         Peer::start(name, &tern_binary(), &all)
     }
 

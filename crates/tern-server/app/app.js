@@ -6,6 +6,9 @@ import {limits, newCode, receiveFiles, sendFiles} from './wormhole.js';
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const CHUNK = 64 * 1024;
+// A server started with --token-secret admits only with a token: links
+// carry it as ?token=… (`tern token` prints one).
+const token = params.get('token') || undefined;
 
 let ws, me, secret, room, myName, iceServers = [];
 let localStream = null;
@@ -241,7 +244,7 @@ async function join(roomName, name) {
   myName = name;
   try { iceServers = (await (await fetch('/config')).json()).iceServers; } catch { iceServers = []; }
   ws = new WebSocket(new URL('/ws', location.href).href.replace(/^http/, 'ws'));
-  ws.onopen = () => ws.send(JSON.stringify({type: 'join', room, name, member: me, secret}));
+  ws.onopen = () => ws.send(JSON.stringify({type: 'join', room, name, member: me, secret, token}));
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
     if (m.type === 'joined') {
@@ -310,7 +313,7 @@ async function wormholeSend(files, code = newCode()) {
   line.append(document.createElement('br'), cmd);
   ui.status('waiting for the receiver…');
   try {
-    await sendFiles({code, files, ui});
+    await sendFiles({code, files, ui, token});
   } catch (e) {
     ui.status('failed: ' + e.message);
     throw e;
@@ -331,7 +334,7 @@ async function wormholeReceive(code, timing) {
   const {line, ui: plain} = transferLine(`Receiving with ${code}`);
   const ui = timed(plain, timing);
   try {
-    const files = await receiveFiles({code, ui});
+    const files = await receiveFiles({code, ui, token});
     for (const f of files) {
       const a = document.createElement('a');
       a.href = URL.createObjectURL(f.blob);
@@ -430,7 +433,7 @@ async function wormholeTest(mode, report) {
       result.sha256 = {'browser/random.bin': await hex(bytes), 'note.txt': await hex(note)};
       const event = new URL('event', report).href;
       const timing = {};
-      await sendFiles({code, files, waitMs: 60000, ui: timed({
+      await sendFiles({code, files, waitMs: 60000, token, ui: timed({
         progress: () => {},
         joined: () => fetch(event, {method: 'POST', mode: 'no-cors', body: '{"joined":true}'}),
       }, timing)});

@@ -190,7 +190,7 @@ const other = (role) => (role === 'sender' ? 'receiver' : 'sender');
 
 /** The other side of `code`, met through the server at `wsUrl`, key confirmed. */
 export class Rendezvous {
-  static async meet(wsUrl, code, role, waitMs = 10 * 60 * 1000, onJoined = () => {}) {
+  static async meet(wsUrl, code, role, waitMs = 10 * 60 * 1000, onJoined = () => {}, token = undefined) {
     if (!globalThis.crypto?.subtle) {
       throw new Error('this page needs HTTPS (or localhost) for its cryptography: start tern serve with --tls-cert/--tls-key');
     }
@@ -204,7 +204,7 @@ export class Rendezvous {
     const r = new Rendezvous(ws, q, role);
     r.ping = setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), 10000);
     try {
-      ws.send(JSON.stringify({type: 'join', room, name: role}));
+      ws.send(JSON.stringify({type: 'join', room, name: role, token}));
       const joined = await r.next(10000);
       if (joined.type !== 'joined') throw new Error('the signaling server did not let us join');
       onJoined();
@@ -338,10 +338,10 @@ async function control(q, ms) {
  * `tern recv <code>`. `ui.status(text)` and `ui.progress(done, total)` report.
  * Resolves when the receiver confirmed every checksum.
  */
-export async function sendFiles({server = location.href, code, files, ui = {}, waitMs}) {
+export async function sendFiles({server = location.href, code, files, ui = {}, waitMs, token}) {
   const status = ui.status || (() => {});
   const progress = ui.progress || (() => {});
-  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'sender', waitMs, ui.joined);
+  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'sender', waitMs, ui.joined, token);
   const pc = new RTCPeerConnection({iceServers: await iceServersOf(server)});
   try {
     status('connecting…');
@@ -406,10 +406,10 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
  * Receives what `tern send` (or another page) sends with `code`. Resolves to
  * the files as `{path, size, sha256, blob}`, each checksum verified.
  */
-export async function receiveFiles({server = location.href, code, ui = {}, waitMs = 60000}) {
+export async function receiveFiles({server = location.href, code, ui = {}, waitMs = 60000, token}) {
   const status = ui.status || (() => {});
   const progress = ui.progress || (() => {});
-  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'receiver', waitMs);
+  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'receiver', waitMs, undefined, token);
   const pc = new RTCPeerConnection({iceServers: await iceServersOf(server)});
   let dc;
   try {

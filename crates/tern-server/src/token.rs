@@ -10,7 +10,8 @@ use tern_crypto::hmac::HmacSha256Key;
 /// What a token allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// The room it admits to (`*` for any).
+    /// The room it admits to: a name, `*` for any, or a prefix ending in
+    /// `*` (`tern-wormhole-*`: every `tern send`/`tern recv` rendezvous).
     pub room: String,
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
@@ -73,7 +74,11 @@ impl TokenKey {
         if claims.exp <= now {
             return Err("token expired");
         }
-        if claims.room != "*" && claims.room != room {
+        let admits = match claims.room.strip_suffix('*') {
+            Some(prefix) => room.starts_with(prefix),
+            None => claims.room == room,
+        };
+        if !admits {
             return Err("token is for another room");
         }
         Ok(claims)
@@ -107,5 +112,14 @@ mod tests {
             exp: 50,
         });
         assert!(k.verify(&any, "whatever", 10).is_ok());
+        let wormholes = k.sign(&Claims {
+            room: "tern-wormhole-*".into(),
+            exp: 50,
+        });
+        assert!(k.verify(&wormholes, "tern-wormhole-7", 10).is_ok());
+        assert_eq!(
+            k.verify(&wormholes, "family", 10),
+            Err("token is for another room")
+        );
     }
 }
