@@ -1,6 +1,7 @@
 //! The browser app of `tern serve` in two headless Chromium pages: they join
 //! one room, chat both ways, send a 3 MiB file page to page with equal
-//! checksums, and start a video call whose frames decode on both sides.
+//! checksums, and start a video call whose frames decode on both sides. The
+//! server wants tokens; the pages' links carry one.
 #![allow(clippy::disallowed_methods)] // real processes, real time
 
 use std::time::Duration;
@@ -19,9 +20,17 @@ fn two_pages_chat_send_a_file_and_call() {
             "127.0.0.1:0",
             "--stun-listen",
             "127.0.0.1:0",
+            "--token-secret",
+            "app-test-secret",
         ]
         .map(String::from),
     );
+    // The server wants tokens: the pages' links carry one for their room.
+    let out = std::process::Command::new(tern_binary())
+        .args(["token", "--secret", "app-test-secret", "--room", "browsers"])
+        .output()
+        .expect("tern token");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(
         serve.wait_for("open http://", Duration::from_secs(10)),
         "{}",
@@ -37,7 +46,7 @@ fn two_pages_chat_send_a_file_and_call() {
     let harness = Harness::start();
     let page = |role: &str| {
         format!(
-            "{url}/?room=browsers&name={role}&autotest={role}&report={}/result",
+            "{url}/?room=browsers&name={role}&autotest={role}&token={token}&report={}/result",
             harness.url
         )
     };
