@@ -18,7 +18,7 @@ use tern::{
 };
 use tern_crypto::digest::Sha256;
 
-use crate::wormhole::{new_code, Rendezvous, Role};
+use crate::wormhole::{JoinError, Joined, Role};
 
 const CHUNK: usize = 64 * 1024;
 /// Bytes read from disk at a time, and how many such blocks the reader may
@@ -278,7 +278,15 @@ fn write_file(
 pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     let files = collect(&args.paths)?;
     let total: u64 = files.iter().map(|(_, e)| e.size).sum();
-    let code = args.code.clone().unwrap_or_else(new_code);
+    let token = args.token.as_deref();
+    let joined = match &args.code {
+        Some(code) => match Joined::join(&args.server, token, code, Role::Sender).await {
+            Ok(j) => j,
+            Err(JoinError::Busy(e) | JoinError::Other(e)) => return Err(e),
+        },
+        None => Joined::join_random(&args.server, token).await?,
+    };
+    let code = joined.code().to_string();
     eprintln!(
         "Sending {} file(s), {} bytes. On the other machine run:\n\n    tern recv {code}{}{}\n",
         files.len(),
@@ -297,14 +305,7 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     );
     println!("code: {code}");
     let wait = Duration::from_secs(args.wait * 60);
-    let mut rv = Rendezvous::meet(
-        &args.server,
-        args.token.as_deref(),
-        &code,
-        Role::Sender,
-        wait,
-    )
-    .await?;
+    let mut rv = joined.meet(wait).await?;
     let pc = peer(loopback_server(&args.server)).await?;
     let mut dc = pc
         .create_data_channel("tern-transfer", DataChannelInit::default())
@@ -329,7 +330,7 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
             "could not connect to the other side (no data channel after 30 s)".to_string()
         })?
         .map_err(|_| "the data channel closed before it opened".to_string())?;
-    drop(rv); // signaling is done
+    rv.close().await; // signaling is done: the code's number is free again
     let header = Control {
         files: Some(files.iter().map(|(_, e)| e.clone()).collect()),
         ..Control::default()
@@ -397,14 +398,15 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
 }
 
 pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
-    let mut rv = Rendezvous::meet(
+    let joined = Joined::join(
         &args.server,
         args.token.as_deref(),
         &args.code,
         Role::Receiver,
-        Duration::from_secs(60),
     )
-    .await?;
+    .await
+    .map_err(|(JoinError::Busy(e) | JoinError::Other(e))| e)?;
+    let mut rv = joined.meet(Duration::from_secs(60)).await?;
     let mut pc = peer(loopback_server(&args.server)).await?;
     let offer = rv.recv_description(Duration::from_secs(60)).await?;
     pc.set_remote_description(offer)
@@ -430,7 +432,7 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
     })
     .await
     .map_err(|_| "could not connect to the sender (no data channel after 30 s)".to_string())??;
-    drop(rv);
+    rv.close().await;
     let result = receive_files(&mut dc, &args).await;
     if result.is_err() {
         // Let our error reach the sender: a graceful close sends what is

@@ -51,11 +51,12 @@ const WORDS: &[&str] = &[
     "volcano", "walnut", "walrus", "willow", "window", "winter",
 ];
 
-/// A fresh code: `number-word-word`.
-pub fn new_code() -> String {
+/// A fresh code: `number-word-word`, the number in `numbers`.
+fn new_code_in(numbers: std::ops::RangeInclusive<u16>) -> String {
     let mut b = [0u8; 4];
     OsRandom.fill(&mut b);
-    let n = u16::from_be_bytes([b[0], b[1]]) % 999 + 1;
+    let span = numbers.end() - numbers.start() + 1;
+    let n = numbers.start() + u16::from_be_bytes([b[0], b[1]]) % span;
     let w = |i: u8| WORDS[usize::from(i) % WORDS.len()];
     format!("{n}-{}-{}", w(b[2]), w(b[3]))
 }
@@ -156,15 +157,45 @@ async fn next_json(ws: &mut Ws, wait: Duration) -> Result<Value, String> {
     }
 }
 
-impl Rendezvous {
-    /// Meets the other side of `code` at `server` and confirms the key.
-    pub async fn meet(
+/// Leaves the room and closes the connection.
+async fn leave(ws: &mut Ws) {
+    let _ = send_json(ws, json!({"type": "leave"})).await;
+    let _ = ws.close(None).await;
+}
+
+/// In the code's room, before the other side is met.
+pub struct Joined {
+    ws: Ws,
+    code: String,
+    role: Role,
+    /// The sender already there (for a receiver).
+    sender: Option<String>,
+}
+
+/// Why joining failed.
+pub enum JoinError {
+    /// Another transfer holds the code's number (for a sender).
+    Busy(String),
+    /// Anything else, said for the user.
+    Other(String),
+}
+
+impl From<String> for JoinError {
+    fn from(s: String) -> Self {
+        JoinError::Other(s)
+    }
+}
+
+impl Joined {
+    /// Joins the room of `code` at `server`. A sender gets `Busy` if the
+    /// room is taken (another transfer's number); a receiver an error if no
+    /// sender is there.
+    pub async fn join(
         server: &str,
         token: Option<&str>,
         code: &str,
         role: Role,
-        wait: Duration,
-    ) -> Result<Rendezvous, String> {
+    ) -> Result<Joined, JoinError> {
         let room = room_of(code)?;
         let url = ws_url(server)?;
         let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
@@ -175,30 +206,111 @@ impl Rendezvous {
             join["token"] = json!(t);
         }
         send_json(&mut ws, join).await?;
-        let joined = next_json(&mut ws, Duration::from_secs(10))
-            .await
-            .map_err(|e| {
-                if e.contains("token") && token.is_none() {
-                    format!("{e}; this server wants a token: pass --token (or set TERN_TOKEN)")
-                } else {
-                    e
-                }
-            })?;
-        let present = joined["members"].as_array().cloned().unwrap_or_default();
-        let peer = match (role, present.first()) {
-            (Role::Receiver, Some(m)) => m["id"].as_str().unwrap_or("").to_string(),
-            (Role::Receiver, None) => {
-                return Err(format!(
-                "nobody is sending with code {code}: check the code (or start `tern send` first)"
-            ))
+        let joined = match next_json(&mut ws, Duration::from_secs(10)).await {
+            Ok(j) => j,
+            // A full room is taken too (by several others).
+            Err(e) if role == Role::Sender && e.contains("members already") => {
+                return Err(JoinError::Busy(e))
             }
-            (Role::Sender, _) => loop {
+            Err(e) if e.contains("token") && token.is_none() => {
+                return Err(JoinError::Other(format!(
+                    "{e}; this server wants a token: pass --token (or set TERN_TOKEN)"
+                )))
+            }
+            Err(e) => return Err(JoinError::Other(e)),
+        };
+        let present = joined["members"].as_array().cloned().unwrap_or_default();
+        let sender = present
+            .iter()
+            .find(|m| m["name"] == Role::Sender.name())
+            .and_then(|m| m["id"].as_str())
+            .map(str::to_string);
+        match role {
+            Role::Sender if !present.is_empty() => {
+                leave(&mut ws).await;
+                return Err(JoinError::Busy(format!(
+                    "code number {} is in use by another transfer: pick another number",
+                    code.split('-').next().unwrap_or(code)
+                )));
+            }
+            Role::Receiver if sender.is_none() => {
+                return Err(JoinError::Other(format!(
+                    "nobody is sending with code {code}: check the code (or start `tern send` first)"
+                )));
+            }
+            _ => {}
+        }
+        Ok(Joined {
+            ws,
+            code: code.to_string(),
+            role,
+            sender,
+        })
+    }
+
+    /// Joins with a fresh random code (a sender): tries other numbers while
+    /// the room of one is taken.
+    pub async fn join_random(server: &str, token: Option<&str>) -> Result<Joined, String> {
+        Self::join_random_in(server, token, 1..=999).await
+    }
+
+    async fn join_random_in(
+        server: &str,
+        token: Option<&str>,
+        numbers: std::ops::RangeInclusive<u16>,
+    ) -> Result<Joined, String> {
+        for _ in 0..64 {
+            match Self::join(server, token, &new_code_in(numbers.clone()), Role::Sender).await {
+                Ok(j) => return Ok(j),
+                Err(JoinError::Busy(_)) => continue,
+                Err(JoinError::Other(e)) => return Err(e),
+            }
+        }
+        Err("every code number tried is in use on this server: try again later".into())
+    }
+
+    /// Leaves the room at once (the server would otherwise hold our place
+    /// for its reconnection grace period).
+    #[cfg(test)]
+    async fn leave(mut self) {
+        leave(&mut self.ws).await;
+    }
+
+    /// The code this room belongs to.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Waits (up to `wait`) for the other side, runs SPAKE2 with the code
+    /// and confirms the key.
+    pub async fn meet(self, wait: Duration) -> Result<Rendezvous, String> {
+        let Joined {
+            mut ws,
+            code,
+            role,
+            sender,
+        } = self;
+        let peer = match sender {
+            Some(id) => id,
+            None => loop {
                 let v = next_json(&mut ws, wait).await?;
                 if v["type"] == "member-joined" {
                     break v["member"]["id"].as_str().unwrap_or("").to_string();
                 }
             },
         };
+        Rendezvous::handshake(ws, &code, role, peer, wait).await
+    }
+}
+
+impl Rendezvous {
+    async fn handshake(
+        mut ws: Ws,
+        code: &str,
+        role: Role,
+        peer: String,
+        wait: Duration,
+    ) -> Result<Rendezvous, String> {
         // SPAKE2 with the whole code as the password.
         let (pake, msg) = Pake::start(code.as_bytes(), b"tern-wormhole-v1");
         send_json(
@@ -234,6 +346,12 @@ impl Rendezvous {
             );
         }
         Ok(r)
+    }
+
+    /// Leaves the room: signaling is done, and the code's number is free
+    /// again at once.
+    pub async fn close(mut self) {
+        leave(&mut self.ws).await;
     }
 
     async fn signal(&mut self, data: Value) -> Result<(), String> {
@@ -337,9 +455,54 @@ mod tests {
         assert_eq!(js_words, WORDS);
     }
 
+    /// Code numbers are rooms: a sender never shares one with another
+    /// transfer (a random code moves on to a free number, a chosen one is
+    /// refused), so a receiver cannot meet the wrong sender.
+    #[tokio::test]
+    async fn senders_take_free_numbers_only() {
+        let server = tern_server::Server::start(tern_server::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..tern_server::ServeConfig::default()
+        })
+        .await
+        .unwrap();
+        let url = format!("http://{}", server.http_addr);
+        let first = Joined::join(&url, None, "1-otter-walnut", Role::Sender)
+            .await
+            .ok()
+            .expect("room 1 is free");
+        match Joined::join(&url, None, "1-fern-owl", Role::Sender).await {
+            Err(JoinError::Busy(e)) => assert!(e.contains("code number 1 is in use"), "{e}"),
+            _ => panic!("a second sender with number 1 must be refused"),
+        }
+        // Among 1..=2, with 1 taken, a random code always lands on 2.
+        for _ in 0..3 {
+            let j = Joined::join_random_in(&url, None, 1..=2).await.unwrap();
+            assert!(j.code().starts_with("2-"), "{}", j.code());
+            j.leave().await; // frees number 2 at once
+        }
+        // Both taken: a clear error, not a wait.
+        let _second = Joined::join(&url, None, "2-otter-walnut", Role::Sender)
+            .await
+            .ok()
+            .unwrap();
+        let e = Joined::join_random_in(&url, None, 1..=2)
+            .await
+            .err()
+            .unwrap();
+        assert!(e.contains("in use"), "{e}");
+        // The receiver finds the sender by its name.
+        let r = Joined::join(&url, None, "1-otter-walnut", Role::Receiver)
+            .await
+            .ok()
+            .unwrap();
+        assert!(r.sender.is_some());
+        drop(first);
+    }
+
     #[test]
     fn codes_have_a_room_and_bad_codes_say_what_a_code_looks_like() {
-        let code = new_code();
+        let code = new_code_in(1..=999);
         assert!(room_of(&code).unwrap().starts_with("tern-wormhole-"));
         assert_eq!(room_of("7-purple-sausage").unwrap(), "tern-wormhole-7");
         assert!(room_of("purple-sausage")

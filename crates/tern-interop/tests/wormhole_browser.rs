@@ -119,6 +119,25 @@ impl Setup {
         Peer::start(name, &tern_binary(), &all)
     }
 
+    /// The code a sending page picked, once it holds the code's room.
+    fn joined_code(&self, browser: &Peer) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(e) = self.harness.events().iter().find(|e| e["joined"] == true) {
+                self.harness.clear_events();
+                let code = e["code"].as_str().expect("the code").to_string();
+                assert!(code.split('-').count() == 3, "number-word-word: {code}");
+                return code;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sending page never joined\n{}",
+                browser_log(browser)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn result(&self, browser: &Peer) -> Value {
         let r = self.harness.wait_result(Duration::from_secs(90));
         r.unwrap_or_else(|| {
@@ -211,17 +230,10 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     drop(browser);
 
     // page -> CLI: the page sends browser/random.bin (24 MiB) and note.txt.
-    let code = "42-otter-walnut";
-    let browser = s.page(&format!("wormhole=send&code={code}&size={}", 24 << 20));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !s.harness.events().iter().any(|e| e["joined"] == true) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sending page never joined"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s.harness.clear_events();
+    // The page picks its own code (a free number), as a person's would.
+    let browser = s.page(&format!("wormhole=send&size={}", 24 << 20));
+    let code = s.joined_code(&browser);
+    let code = code.as_str();
     let out = tmp("out");
     let out_s = out.display().to_string();
     let mut recv = s.tern("recv", &["recv", code, "--out", &out_s]);
@@ -247,17 +259,8 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     drop(browser);
 
     // page -> page with a code (browser to browser, no CLI).
-    let code = "44-otter-walnut";
-    let sender = s.page(&format!("wormhole=send&code={code}&size={}", 4 << 20));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !s.harness.events().iter().any(|e| e["joined"] == true) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sending page never joined"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s.harness.clear_events();
+    let sender = s.page(&format!("wormhole=send&size={}", 4 << 20));
+    let code = s.joined_code(&sender);
     let before = s.harness.wait_results(0, Duration::ZERO).len();
     let receiver = s.page(&format!("wormhole=recv&code={code}"));
     // Both pages report at about the same time: count them, do not take

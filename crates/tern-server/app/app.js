@@ -1,7 +1,7 @@
 // tern's browser app: join a room, see who is there, chat, send files and
 // make a video call, all peer to peer (a mesh: one RTCPeerConnection per
 // other member). The server only relays signaling (docs/signaling.md).
-import {limits, newCode, receiveFiles, sendFiles} from './wormhole.js';
+import {limits, receiveFiles, sendFiles} from './wormhole.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -306,16 +306,23 @@ function serverFlag() {
   return location.origin === 'http://127.0.0.1:8080' ? '' : ` --server ${location.origin}`;
 }
 
-async function wormholeSend(files, code = newCode()) {
-  const {line, ui} = transferLine(`Sending ${files.length} file(s). On the other machine run:`);
-  const cmd = document.createElement('code');
-  cmd.textContent = `tern recv ${code}${serverFlag()}`;
-  line.append(document.createElement('br'), cmd);
-  ui.status('waiting for the receiver…');
+// `hooks` (optional): `joined(code)` once the code is ours, `timing` as in timed().
+async function wormholeSend(files, code = undefined, hooks = {}) {
+  const {line, ui: plain} = transferLine(`Sending ${files.length} file(s): getting a code…`);
+  const ui = timed(plain, hooks.timing);
+  ui.joined = (c) => {
+    hooks.joined?.(c);
+    line.firstChild.textContent = `Sending ${files.length} file(s). On the other machine run:`;
+    const cmd = document.createElement('code');
+    cmd.textContent = `tern recv ${c}${serverFlag()}${token ? ' --token <a tern-wormhole-* token>' : ''}`;
+    line.insertBefore(cmd, line.childNodes[1]);
+    line.insertBefore(document.createElement('br'), cmd);
+    ui.status('waiting for the receiver…');
+  };
   try {
     await sendFiles({code, files, ui, token});
   } catch (e) {
-    ui.status('failed: ' + e.message);
+    plain.status('failed: ' + e.message);
     throw e;
   }
 }
@@ -410,9 +417,10 @@ async function autotest(role, report) {
 if (params.get('autotest')) autotest(params.get('autotest'), params.get('report'));
 
 // ?wormhole=recv&code=…&report=URL: receive from `tern send` and report each
-// file's path, size and SHA-256. ?wormhole=send&code=…&size=N&report=URL:
+// file's path, size and SHA-256. ?wormhole=send&size=N&report=URL[&code=…]:
 // send a generated N-byte file (as browser/random.bin) and a short note to
-// `tern recv`, posting {joined:true} to URL/../event once in the room.
+// `tern recv`, posting {joined:true, code} to URL/../event once in the room
+// (the page picks the code unless given one).
 // &hashInMemory=N hashes files above N bytes piece by piece.
 async function wormholeTest(mode, report) {
   const result = {mode};
@@ -433,10 +441,11 @@ async function wormholeTest(mode, report) {
       result.sha256 = {'browser/random.bin': await hex(bytes), 'note.txt': await hex(note)};
       const event = new URL('event', report).href;
       const timing = {};
-      await sendFiles({code, files, waitMs: 60000, token, ui: timed({
-        progress: () => {},
-        joined: () => fetch(event, {method: 'POST', mode: 'no-cors', body: '{"joined":true}'}),
-      }, timing)});
+      // Without &code=, the page picks a free code itself, as a person's would.
+      await wormholeSend(files, code || undefined, {timing, joined: (c) => {
+        result.code = c;
+        fetch(event, {method: 'POST', mode: 'no-cors', body: JSON.stringify({joined: true, code: c})});
+      }});
       result.dataSecs = (timing.last - timing.first) / 1000;
       result.sent = true;
     }

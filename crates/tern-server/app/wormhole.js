@@ -190,30 +190,60 @@ const other = (role) => (role === 'sender' ? 'receiver' : 'sender');
 
 /** The other side of `code`, met through the server at `wsUrl`, key confirmed. */
 export class Rendezvous {
+  /**
+   * Joins the room of `code` (a sender without a code takes a random one
+   * whose number no other transfer holds), calls `onJoined(code)`, waits for
+   * the other side and confirms the key.
+   */
   static async meet(wsUrl, code, role, waitMs = 10 * 60 * 1000, onJoined = () => {}, token = undefined) {
     if (!globalThis.crypto?.subtle) {
       throw new Error('this page needs HTTPS (or localhost) for its cryptography: start tern serve with --tls-cert/--tls-key');
     }
-    const room = roomOf(code);
-    const ws = new WebSocket(wsUrl);
-    const q = queue(ws, 'the signaling connection');
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = () => reject(new Error(`cannot reach the signaling server at ${wsUrl}`));
-    });
-    const r = new Rendezvous(ws, q, role);
-    r.ping = setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), 10000);
-    try {
+    let r;
+    for (let attempt = 0; !r; attempt++) {
+      const tryCode = code || newCode();
+      const room = roomOf(tryCode);
+      const ws = new WebSocket(wsUrl);
+      const q = queue(ws, 'the signaling connection');
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error(`cannot reach the signaling server at ${wsUrl}`));
+      });
+      const joining = new Rendezvous(ws, q, role);
       ws.send(JSON.stringify({type: 'join', room, name: role, token}));
-      const joined = await r.next(10000);
-      if (joined.type !== 'joined') throw new Error('the signaling server did not let us join');
-      onJoined();
+      let joined;
+      try {
+        joined = await joining.next(10000);
+      } catch (e) {
+        joining.close();
+        // A full room is taken too.
+        if (role === 'sender' && !code && /members already/.test(e.message) && attempt < 63) continue;
+        throw e;
+      }
+      if (joined.type !== 'joined') { joining.close(); throw new Error('the signaling server did not let us join'); }
+      const members = joined.members || [];
+      if (role === 'sender' && members.length) {
+        joining.close(); // leaves at once: the number stays free for its owner
+        if (code) throw new Error(`code number ${code.split('-')[0]} is in use by another transfer: pick another number`);
+        if (attempt >= 63) throw new Error('every code number tried is in use on this server: try again later');
+        continue;
+      }
       if (role === 'receiver') {
-        if (!joined.members?.length) {
-          throw new Error(`nobody is sending with code ${code}: check the code (or start the sender first)`);
+        const sender = members.find((m) => m.name === 'sender');
+        if (!sender) {
+          joining.close();
+          throw new Error(`nobody is sending with code ${tryCode}: check the code (or start the sender first)`);
         }
-        r.peer = joined.members[0].id;
-      } else {
+        joining.peer = sender.id;
+      }
+      joining.code = tryCode;
+      r = joining;
+    }
+    code = r.code;
+    r.ping = setInterval(() => r.ws.readyState === 1 && r.ws.send('{"type":"ping"}'), 10000);
+    try {
+      onJoined(code);
+      if (role === 'sender') {
         for (;;) {
           const m = await r.next(waitMs);
           if (m.type === 'member-joined') { r.peer = m.member.id; break; }
@@ -243,8 +273,10 @@ export class Rendezvous {
     this.role = role;
   }
 
+  /** Leaves the room (freeing the code's number at once) and disconnects. */
   close() {
     clearInterval(this.ping);
+    if (this.ws.readyState === 1) this.ws.send('{"type":"leave"}');
     this.ws.close();
   }
 
@@ -335,13 +367,18 @@ async function control(q, ms) {
 
 /**
  * Sends `files` (File objects; `path` defaults to the name) to whoever runs
- * `tern recv <code>`. `ui.status(text)` and `ui.progress(done, total)` report.
+ * `tern recv <code>`; without a `code`, a fresh one whose number is free,
+ * handed to `ui.joined(code)` once the room is ours. `ui.status(text)` and
+ * `ui.progress(done, total)` report.
  * Resolves when the receiver confirmed every checksum.
  */
 export async function sendFiles({server = location.href, code, files, ui = {}, waitMs, token}) {
   const status = ui.status || (() => {});
   const progress = ui.progress || (() => {});
-  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'sender', waitMs, ui.joined, token);
+  const rv = await Rendezvous.meet(wsUrlOf(server), code, 'sender', waitMs, (c) => {
+    code = c;
+    ui.joined?.(c);
+  }, token);
   const pc = new RTCPeerConnection({iceServers: await iceServersOf(server)});
   try {
     status('connecting…');
