@@ -10,7 +10,7 @@ const CHUNK = 64 * 1024;
 // carry it as ?token=… (`tern token` prints one).
 const token = params.get('token') || undefined;
 
-let ws, me, secret, room, myName, iceServers = [];
+let ws, me, secret, room, myName, heartbeat, iceServers = [];
 let localStream = null;
 const peers = new Map(); // member id -> {name, pc, chat, polite, makingOffer, ignoreOffer, video}
 const events = []; // for the automated test (autotest=…)
@@ -267,7 +267,9 @@ async function join(roomName, name) {
   };
   // Rejoin under the same member id after a dropped connection.
   ws.onclose = () => setTimeout(() => join(room, myName), 2000);
-  setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), 10000);
+  // One heartbeat for the page, whichever socket is current (a rejoin
+  // calls join again).
+  heartbeat ??= setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), 10000);
 }
 
 $('join').onsubmit = (e) => {
