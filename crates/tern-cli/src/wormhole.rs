@@ -51,12 +51,26 @@ const WORDS: &[&str] = &[
     "volcano", "walnut", "walrus", "willow", "window", "winter",
 ];
 
+/// How many codes a sender tries before giving up.
+const ATTEMPTS: usize = 64;
+
+/// Where the `attempt`th random code's number comes from: short numbers
+/// first; longer ones only when a busy server has the short ones taken
+/// (the browser app's wormhole.js does the same).
+fn numbers_for(attempt: usize) -> std::ops::RangeInclusive<u16> {
+    match attempt {
+        0..16 => 1..=999,
+        16..32 => 1..=9999,
+        _ => 1..=65535,
+    }
+}
+
 /// A fresh code: `number-word-word`, the number in `numbers`.
 fn new_code_in(numbers: std::ops::RangeInclusive<u16>) -> String {
     let mut b = [0u8; 4];
     OsRandom.fill(&mut b);
-    let span = numbers.end() - numbers.start() + 1;
-    let n = numbers.start() + u16::from_be_bytes([b[0], b[1]]) % span;
+    let span = u32::from(*numbers.end()) - u32::from(*numbers.start()) + 1;
+    let n = u32::from(*numbers.start()) + u32::from(u16::from_be_bytes([b[0], b[1]])) % span;
     let w = |i: u8| WORDS[usize::from(i) % WORDS.len()];
     format!("{n}-{}-{}", w(b[2]), w(b[3]))
 }
@@ -251,16 +265,17 @@ impl Joined {
     /// Joins with a fresh random code (a sender): tries other numbers while
     /// the room of one is taken.
     pub async fn join_random(server: &str, token: Option<&str>) -> Result<Joined, String> {
-        Self::join_random_in(server, token, 1..=999).await
+        Self::join_random_in(server, token, numbers_for).await
     }
 
     async fn join_random_in(
         server: &str,
         token: Option<&str>,
-        numbers: std::ops::RangeInclusive<u16>,
+        numbers: impl Fn(usize) -> std::ops::RangeInclusive<u16>,
     ) -> Result<Joined, String> {
-        for _ in 0..64 {
-            match Self::join(server, token, &new_code_in(numbers.clone()), Role::Sender).await {
+        for attempt in 0..ATTEMPTS {
+            let code = new_code_in(numbers(attempt));
+            match Self::join(server, token, &code, Role::Sender).await {
                 Ok(j) => return Ok(j),
                 Err(JoinError::Busy(_)) => continue,
                 Err(JoinError::Other(e)) => return Err(e),
@@ -477,7 +492,7 @@ mod tests {
         }
         // Among 1..=2, with 1 taken, a random code always lands on 2.
         for _ in 0..3 {
-            let j = Joined::join_random_in(&url, None, 1..=2).await.unwrap();
+            let j = Joined::join_random_in(&url, None, |_| 1..=2).await.unwrap();
             assert!(j.code().starts_with("2-"), "{}", j.code());
             j.leave().await; // frees number 2 at once
         }
@@ -486,7 +501,7 @@ mod tests {
             .await
             .ok()
             .unwrap();
-        let e = Joined::join_random_in(&url, None, 1..=2)
+        let e = Joined::join_random_in(&url, None, |_| 1..=2)
             .await
             .err()
             .unwrap();
@@ -498,6 +513,20 @@ mod tests {
             .unwrap();
         assert!(r.sender.is_some());
         drop(first);
+    }
+
+    #[test]
+    fn busy_servers_get_longer_numbers_and_every_number_parses() {
+        assert_eq!(numbers_for(0), 1..=999);
+        assert_eq!(numbers_for(15), 1..=999);
+        assert_eq!(numbers_for(16), 1..=9999);
+        assert_eq!(numbers_for(ATTEMPTS - 1), 1..=65535);
+        for attempt in 0..ATTEMPTS {
+            let code = new_code_in(numbers_for(attempt));
+            let n: u32 = code.split('-').next().unwrap().parse().unwrap();
+            assert!((1..=65535).contains(&n), "{code}");
+            assert!(room_of(&code).is_ok(), "{code}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! WebCrypto) against tern-crypto's (the `spake2` crate), run under node:
 //! the same code gives both the same key, another code different keys, and
 //! a malformed message is refused. The CLI ↔ Chromium transfers in
-//! wormhole_browser.rs depend on exactly this.
+//! wormhole_browser.rs depend on exactly this. Also the page's codes and
+//! their rooms.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -79,4 +80,42 @@ fn js_and_rust_spake2_differ_on_another_code() {
 fn js_spake2_refuses_a_message_for_another_side() {
     let (js, _) = exchange("7-purple-sausage", "7-purple-sausage", true);
     assert_eq!(js, "error: malformed SPAKE2 message");
+}
+
+/// The page's codes: numbers within the range asked for (the widening
+/// schedule of a busy server goes up to 65535), words from the shared list,
+/// and rooms the CLI would name the same way.
+#[test]
+fn js_codes_parse_and_name_their_rooms() {
+    let node = require_binary("node", "nodejs");
+    let module = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tern-server/app/wormhole.js")
+        .canonicalize()
+        .expect("wormhole.js");
+    let script = format!(
+        "import {{newCode, roomOf}} from 'file://{}';
+         for (const max of [999, 9999, 65535]) for (let i = 0; i < 2000; i++) {{
+           const c = newCode(max);
+           const n = +c.split('-')[0];
+           if (!(n >= 1 && n <= max) || c.split('-').length !== 3) throw new Error('bad code ' + c);
+           if (roomOf(c) !== 'tern-wormhole-' + n) throw new Error('bad room for ' + c);
+         }}
+         for (const bad of ['purple-sausage', '7-purple', '70000-a-b', '7--x']) {{
+           let threw = false;
+           try {{ roomOf(bad); }} catch {{ threw = true; }}
+           if (!threw) throw new Error('accepted ' + bad);
+         }}
+         console.log('ok');",
+        module.display()
+    );
+    let out = Command::new(node)
+        .args(["--input-type=module", "-e", &script])
+        .output()
+        .expect("node");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

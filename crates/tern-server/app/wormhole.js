@@ -68,10 +68,10 @@ function fileHasher(size) {
 }
 const enc = new TextEncoder();
 
-/** A fresh code: `number-word-word`, as `tern send` makes them. */
-export function newCode() {
+/** A fresh code: `number-word-word`, the number in 1..=max, as `tern send` makes them. */
+export function newCode(max = 999) {
   const b = crypto.getRandomValues(new Uint8Array(4));
-  const n = ((b[0] << 8) | b[1]) % 999 + 1;
+  const n = ((b[0] << 8) | b[1]) % max + 1;
   return `${n}-${WORDS[b[2] % WORDS.length]}-${WORDS[b[3] % WORDS.length]}`;
 }
 
@@ -201,7 +201,9 @@ export class Rendezvous {
     }
     let r;
     for (let attempt = 0; !r; attempt++) {
-      const tryCode = code || newCode();
+      // Short numbers first; longer ones only when a busy server has the
+      // short ones taken (as tern-cli's wormhole.rs does).
+      const tryCode = code || newCode(attempt < 16 ? 999 : attempt < 32 ? 9999 : 65535);
       const room = roomOf(tryCode);
       const ws = new WebSocket(wsUrl);
       const q = queue(ws, 'the signaling connection');
