@@ -94,44 +94,29 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Every file under `paths`, with the relative path it gets on the other side.
-fn collect(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Entry)>, String> {
+/// Every file under `paths`, with the relative path it gets on the other
+/// side, and what was skipped (said to the user, never dropped silently).
+/// Symbolic links are followed (a loop is cut where it closes); special
+/// files and broken links inside a directory are skipped with a warning; two
+/// files that would arrive under the same path are an error.
+fn collect(paths: &[PathBuf]) -> Result<Collected, String> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let base = p
+        // `.` and `..` are named after the directory they are.
+        let named = if p.file_name().is_some() {
+            p.clone()
+        } else {
+            p.canonicalize()
+                .map_err(|e| format!("{}: {e}", p.display()))?
+        };
+        let base = named
             .file_name()
             .ok_or_else(|| format!("{}: give a file or directory name", p.display()))?
             .to_string_lossy()
             .to_string();
-        if meta.is_dir() {
-            let mut stack = vec![(p.clone(), base)];
-            while let Some((dir, rel)) = stack.pop() {
-                let mut entries: Vec<_> = std::fs::read_dir(&dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?
-                    .filter_map(Result::ok)
-                    .collect();
-                entries.sort_by_key(|e| e.file_name());
-                for e in entries {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    let path = e.path();
-                    let m = e
-                        .metadata()
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    if m.is_dir() {
-                        stack.push((path, format!("{rel}/{name}")));
-                    } else if m.is_file() {
-                        out.push((
-                            path,
-                            Entry {
-                                path: format!("{rel}/{name}"),
-                                size: m.len(),
-                            },
-                        ));
-                    }
-                }
-            }
-        } else {
+        if meta.is_file() {
             out.push((
                 p.clone(),
                 Entry {
@@ -139,9 +124,74 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Entry)>, String> {
                     size: meta.len(),
                 },
             ));
+            continue;
+        }
+        if !meta.is_dir() {
+            return Err(format!(
+                "{}: not a regular file or directory (send a file or a directory)",
+                p.display()
+            ));
+        }
+        let mut visited = std::collections::HashSet::new();
+        let mut stack = vec![(p.clone(), base)];
+        while let Some((dir, rel)) = stack.pop() {
+            if let Ok(real) = dir.canonicalize() {
+                if !visited.insert(real) {
+                    skipped.push(format!(
+                        "{}: a link back into the tree (loop)",
+                        dir.display()
+                    ));
+                    continue;
+                }
+            }
+            let mut entries = Vec::new();
+            for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+                match e {
+                    Ok(e) => entries.push(e),
+                    Err(e) => skipped.push(format!("{}: {e}", dir.display())),
+                }
+            }
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let name = e.file_name().to_string_lossy().to_string();
+                let path = e.path();
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_dir() => stack.push((path, format!("{rel}/{name}"))),
+                    Ok(m) if m.is_file() => out.push((
+                        path,
+                        Entry {
+                            path: format!("{rel}/{name}"),
+                            size: m.len(),
+                        },
+                    )),
+                    Ok(_) => skipped.push(format!("{}: not a regular file", path.display())),
+                    Err(err) => skipped.push(format!("{}: {err}", path.display())),
+                }
+            }
         }
     }
-    Ok(out)
+    let mut seen = std::collections::HashMap::new();
+    for (path, e) in &out {
+        if let Some(first) = seen.insert(e.path.as_str(), path) {
+            return Err(format!(
+                "{} and {} would both arrive as {}: send their directories, or rename one",
+                first.display(),
+                path.display(),
+                e.path
+            ));
+        }
+    }
+    Ok(Collected {
+        files: out,
+        skipped,
+    })
+}
+
+/// What `collect` found: each file (where it is, what it is called on the
+/// other side) and why anything was left out.
+struct Collected {
+    files: Vec<(PathBuf, Entry)>,
+    skipped: Vec<String>,
 }
 
 /// Where a received path goes, refusing anything that would escape `out`.
@@ -276,7 +326,10 @@ fn write_file(
 }
 
 pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
-    let files = collect(&args.paths)?;
+    let Collected { files, skipped } = collect(&args.paths)?;
+    for why in &skipped {
+        eprintln!("skipping {why}");
+    }
     let total: u64 = files.iter().map(|(_, e)| e.size).sum();
     let token = args.token.as_deref();
     let joined = match &args.code {
@@ -474,6 +527,9 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             ))
             .await;
         }
+        if targets.contains(&p) {
+            return refuse(format!("the sender listed {} twice", e.path)).await;
+        }
         targets.push(p);
     }
     tx.send_text(control(&Control {
@@ -580,4 +636,60 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tern-collect-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn paths(files: &[(PathBuf, Entry)]) -> Vec<&str> {
+        files.iter().map(|(_, e)| e.path.as_str()).collect()
+    }
+
+    /// Links are followed, loops cut, and what is skipped is said.
+    #[test]
+    fn directories_follow_links_and_say_what_they_skip() {
+        let d = tmp("links");
+        let tree = d.join("tree");
+        std::fs::create_dir_all(tree.join("sub")).unwrap();
+        std::fs::write(tree.join("a.txt"), b"a").unwrap();
+        std::fs::write(d.join("outside.txt"), b"outside").unwrap();
+        std::os::unix::fs::symlink(d.join("outside.txt"), tree.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(d.join("missing"), tree.join("broken")).unwrap();
+        std::os::unix::fs::symlink(&tree, tree.join("sub/loop")).unwrap();
+        let Collected { files, skipped } = collect(std::slice::from_ref(&tree)).unwrap();
+        assert_eq!(paths(&files), ["tree/a.txt", "tree/link.txt"]);
+        assert_eq!(files[1].1.size, 7, "the link's target");
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped.iter().any(|s| s.contains("broken")), "{skipped:?}");
+        assert!(skipped.iter().any(|s| s.contains("loop")), "{skipped:?}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn dot_is_the_directory_and_same_names_are_an_error() {
+        let d = tmp("names");
+        std::fs::create_dir_all(d.join("x")).unwrap();
+        std::fs::create_dir_all(d.join("y")).unwrap();
+        std::fs::write(d.join("x/same.txt"), b"1").unwrap();
+        std::fs::write(d.join("y/same.txt"), b"2").unwrap();
+        let files = collect(&[d.join("x/.")]).unwrap().files;
+        assert_eq!(paths(&files), ["x/same.txt"]);
+        let e = collect(&[d.join("x/same.txt"), d.join("y/same.txt")])
+            .err()
+            .unwrap();
+        assert!(e.contains("would both arrive as same.txt"), "{e}");
+        let files = collect(&[d.join("x"), d.join("y")]).unwrap().files;
+        assert_eq!(paths(&files), ["x/same.txt", "y/same.txt"]);
+        let e = collect(&[PathBuf::from("/dev/null")]).err().unwrap();
+        assert!(e.contains("not a regular file or directory"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }
