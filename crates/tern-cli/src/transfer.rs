@@ -194,6 +194,16 @@ struct Collected {
     skipped: Vec<String>,
 }
 
+/// Bytes an unprivileged writer may still use on the file system `dir` is
+/// (or would be created) on; `None` if that cannot be told.
+fn free_space(dir: &Path) -> Option<u64> {
+    let existing = dir
+        .ancestors()
+        .find(|a| a.exists() && !a.as_os_str().is_empty());
+    let st = rustix::fs::statvfs(existing.unwrap_or(Path::new("."))).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// Where a received path goes, refusing anything that would escape `out`.
 fn safe_path(out: &Path, rel: &str) -> Result<PathBuf, String> {
     let p = Path::new(rel);
@@ -532,13 +542,22 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
         }
         targets.push(p);
     }
+    let total: u64 = files.iter().map(|e| e.size).sum();
+    if let Some(free) = free_space(&args.out) {
+        if total > free {
+            return refuse(format!(
+                "{total} bytes do not fit in {}: {free} bytes are free there (choose another --out)",
+                args.out.display()
+            ))
+            .await;
+        }
+    }
     tx.send_text(control(&Control {
         accept: Some(true),
         ..Control::default()
     }))
     .await
     .map_err(|e| e.to_string())?;
-    let total: u64 = files.iter().map(|e| e.size).sum();
     let pb = bar(total);
     let t0 = Instant::now();
     for (e, target) in files.iter().zip(&targets) {

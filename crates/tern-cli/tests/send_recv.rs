@@ -477,3 +477,51 @@ fn a_token_protected_server_needs_a_wormhole_token() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A receiver whose disk is too small says so before any byte moves: here
+/// its --out is a 1 MiB tmpfs (mounted in a mount namespace of its own, so
+/// nothing outside sees it; root, as the test command has) and 4 MiB come.
+#[test]
+fn too_little_free_space_is_refused_before_the_transfer() {
+    let (_s, url) = serve();
+    let d = tmp("space");
+    let src = d.join("big.bin");
+    write_file(&src, 4 << 20, 9);
+    let out = d.join("small");
+    std::fs::create_dir_all(&out).unwrap();
+    let sender = tern()
+        .args(["send", src.to_str().unwrap(), "--server", &url])
+        .args(["--code", "21-fern-owl", "--wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" recv 21-fern-owl --server "$3" --out "$1""#)
+        .arg("sh")
+        .arg(&out)
+        .arg(env!("CARGO_BIN_EXE_tern"))
+        .arg(&url)
+        .output()
+        .expect("unshare (util-linux)");
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        !r.status.success()
+            && text(&r).contains("do not fit in")
+            && text(&r).contains("bytes are free there"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        !s.status.success()
+            && text(&s).contains("the receiver refused")
+            && text(&s).contains("do not fit"),
+        "{}",
+        text(&s)
+    );
+    // The tmpfs was the receiver's alone: here the directory is still empty.
+    assert!(std::fs::read_dir(&out).unwrap().next().is_none());
+    let _ = std::fs::remove_dir_all(&d);
+}
