@@ -187,6 +187,13 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
         send.output(),
         browser_log(&browser)
     );
+    // What the person sees: the command-line sender's files with save
+    // links, and the rate once done.
+    let seen = r["log"].as_str().unwrap_or_default();
+    assert!(
+        seen.contains("save photos/2026/big.bin") && seen.contains("MB/s); SHA-256 verified"),
+        "{seen}"
+    );
     let files = r["files"].as_array().expect("files");
     let mut got: Vec<(String, u64, String)> = files
         .iter()

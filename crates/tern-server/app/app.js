@@ -295,11 +295,26 @@ function transferLine(text) {
   const bar = document.createElement('progress');
   const note = document.createElement('span');
   line.append(' ', bar, ' ', note);
+  let start = 0;
+  let shown = 0;
   return {
     line,
     ui: {
       status: (t) => (note.textContent = t),
-      progress: (done, total) => { bar.max = total || 1; bar.value = done; },
+      // Rate and time left, as the CLI's progress bar shows them (at most
+      // four times a second).
+      progress: (done, total) => {
+        bar.max = total || 1;
+        bar.value = done;
+        const now = performance.now();
+        start ||= now;
+        if (now - shown < 250 && done < total) return;
+        shown = now;
+        const rate = done / Math.max((now - start) / 1000, 1e-3);
+        const left = rate > 0 ? Math.ceil((total - done) / rate) : 0;
+        note.textContent = `${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB, ` +
+          `${(rate / 1e6).toFixed(1)} MB/s, ${left} s left`;
+      },
     },
   };
 }
@@ -454,6 +469,7 @@ async function wormholeTest(mode, report) {
   } catch (e) {
     result.error = e.message;
   }
+  result.log = $('log').innerText; // what the person would read
   await fetch(report, {method: 'POST', mode: 'no-cors', body: JSON.stringify(result)});
 }
 if (params.get('wormhole')) wormholeTest(params.get('wormhole'), params.get('report'));

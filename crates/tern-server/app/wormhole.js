@@ -432,7 +432,8 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
     if (end.error) throw new Error('the receiver failed: ' + end.error);
     if (!end.done) throw new Error('the receiver did not confirm the transfer');
     const secs = (performance.now() - t0) / 1000;
-    status(`sent ${files.length} file(s), ${total} bytes in ${secs.toFixed(2)} s; checksums verified by the receiver`);
+    status(`sent ${files.length} file(s), ${total} bytes in ${secs.toFixed(2)} s ` +
+      `(${(total / 1e6 / Math.max(secs, 1e-9)).toFixed(1)} MB/s); checksums verified by the receiver`);
     dc.close();
     return {files: list, bytes: total};
   } finally {
@@ -508,7 +509,8 @@ export async function receiveFiles({server = location.href, code, ui = {}, waitM
     }
     dc.send(JSON.stringify({done: true}));
     const secs = (performance.now() - t0) / 1000;
-    status(`received ${out.length} file(s), ${total} bytes in ${secs.toFixed(2)} s; SHA-256 verified`);
+    status(`received ${out.length} file(s), ${total} bytes in ${secs.toFixed(2)} s ` +
+      `(${(total / 1e6 / Math.max(secs, 1e-9)).toFixed(1)} MB/s); SHA-256 verified`);
     return out;
   } finally {
     rv.close();
