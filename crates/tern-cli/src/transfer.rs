@@ -80,6 +80,9 @@ struct Entry {
 struct Control {
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<Vec<Entry>>,
+    /// Directories with no file under them, so they arrive too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dirs: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     accept: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +104,7 @@ fn hex(b: &[u8]) -> String {
 /// files that would arrive under the same path are an error.
 fn collect(paths: &[PathBuf]) -> Result<Collected, String> {
     let mut out = Vec::new();
+    let mut dirs: Vec<String> = Vec::new();
     let mut skipped = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -144,6 +148,7 @@ fn collect(paths: &[PathBuf]) -> Result<Collected, String> {
                     continue;
                 }
             }
+            dirs.push(rel.clone());
             let mut entries = Vec::new();
             for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
                 match e {
@@ -181,8 +186,21 @@ fn collect(paths: &[PathBuf]) -> Result<Collected, String> {
             ));
         }
     }
+    // A directory is empty on arrival unless some file's path lies under it.
+    // Only the deepest ones are listed: creating those creates the rest.
+    let under = |d: &str, p: &str| {
+        p.len() > d.len() + 1 && p.starts_with(d) && p.as_bytes()[d.len()] == b'/'
+    };
+    let mut empty_dirs: Vec<String> = dirs
+        .iter()
+        .filter(|d| !out.iter().any(|(_, e)| under(d, &e.path)))
+        .filter(|d| !dirs.iter().any(|o| under(d, o)))
+        .cloned()
+        .collect();
+    empty_dirs.sort();
     Ok(Collected {
         files: out,
+        empty_dirs,
         skipped,
     })
 }
@@ -191,6 +209,8 @@ fn collect(paths: &[PathBuf]) -> Result<Collected, String> {
 /// other side) and why anything was left out.
 struct Collected {
     files: Vec<(PathBuf, Entry)>,
+    /// Directories with nothing to send under them (relative paths).
+    empty_dirs: Vec<String>,
     skipped: Vec<String>,
 }
 
@@ -336,7 +356,11 @@ fn write_file(
 }
 
 pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
-    let Collected { files, skipped } = collect(&args.paths)?;
+    let Collected {
+        files,
+        empty_dirs,
+        skipped,
+    } = collect(&args.paths)?;
     for why in &skipped {
         eprintln!("skipping {why}");
     }
@@ -396,6 +420,7 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     rv.close().await; // signaling is done: the code's number is free again
     let header = Control {
         files: Some(files.iter().map(|(_, e)| e.clone()).collect()),
+        dirs: (!empty_dirs.is_empty()).then_some(empty_dirs),
         ..Control::default()
     };
     dc.send_text(control(&header))
@@ -514,6 +539,7 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
 async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode, String> {
     let header = next_control(dc, Duration::from_secs(60)).await?;
     let files = header.files.ok_or("the sender sent no file list")?;
+    let dirs = header.dirs.unwrap_or_default();
     let tx = dc.sender();
     let refuse = |why: String| async {
         let _ = tx
@@ -541,6 +567,13 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             return refuse(format!("the sender listed {} twice", e.path)).await;
         }
         targets.push(p);
+    }
+    let mut empty_dirs = Vec::new();
+    for d in &dirs {
+        match safe_path(&args.out, d) {
+            Ok(p) => empty_dirs.push(p),
+            Err(why) => return refuse(why).await,
+        }
     }
     let total: u64 = files.iter().map(|e| e.size).sum();
     if let Some(free) = free_space(&args.out) {
@@ -640,6 +673,11 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             return refuse(format!("{}: {err}", target.display())).await;
         }
     }
+    for d in &empty_dirs {
+        if let Err(err) = tokio::fs::create_dir_all(d).await {
+            return refuse(format!("{}: {err}", d.display())).await;
+        }
+    }
     pb.finish_and_clear();
     tx.send_text(control(&Control {
         done: Some(true),
@@ -683,7 +721,14 @@ mod tests {
         std::os::unix::fs::symlink(d.join("outside.txt"), tree.join("link.txt")).unwrap();
         std::os::unix::fs::symlink(d.join("missing"), tree.join("broken")).unwrap();
         std::os::unix::fs::symlink(&tree, tree.join("sub/loop")).unwrap();
-        let Collected { files, skipped } = collect(std::slice::from_ref(&tree)).unwrap();
+        std::fs::create_dir_all(tree.join("empty/deeper")).unwrap();
+        let Collected {
+            files,
+            empty_dirs,
+            skipped,
+        } = collect(std::slice::from_ref(&tree)).unwrap();
+        // sub holds only the loop, which is skipped: it arrives empty.
+        assert_eq!(empty_dirs, ["tree/empty/deeper", "tree/sub"]);
         assert_eq!(paths(&files), ["tree/a.txt", "tree/link.txt"]);
         assert_eq!(files[1].1.size, 7, "the link's target");
         assert_eq!(skipped.len(), 2, "{skipped:?}");

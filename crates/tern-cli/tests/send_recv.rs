@@ -155,6 +155,7 @@ fn directories_empty_files_existing_files_and_wrong_codes() {
     write_file(&src.join("a.jpg"), 300_000, 1);
     write_file(&src.join("2026/nov/b.jpg"), 70_000, 2);
     std::fs::write(src.join("2026/empty.txt"), b"").unwrap();
+    std::fs::create_dir_all(src.join("2026/dec/nothing-yet")).unwrap();
     let single = d.join("note.txt");
     std::fs::write(&single, b"hello").unwrap();
     let out = d.join("out");
@@ -185,6 +186,10 @@ fn directories_empty_files_existing_files_and_wrong_codes() {
         };
         assert_eq!(sha(&orig), sha(&out.join(rel)), "{rel}");
     }
+    assert!(
+        out.join("photos/2026/dec/nothing-yet").is_dir(),
+        "empty directories arrive too"
+    );
     // Again into the same place: the receiver refuses, the sender is told.
     let (s, r) = transfer(&url, &[&single], "13-fern-owl", "13-fern-owl", &out, &[]);
     assert!(
