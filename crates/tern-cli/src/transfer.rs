@@ -664,7 +664,13 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             let _ = tokio::fs::remove_file(&part).await;
             return refuse(format!("{}: got {got} bytes, expected {}", e.path, e.size)).await;
         }
-        let end = next_control(dc, Duration::from_secs(60)).await?;
+        let end = match next_control(dc, Duration::from_secs(60)).await {
+            Ok(end) => end,
+            Err(why) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(why);
+            }
+        };
         if end.sha256.as_deref() != Some(mine.as_str()) {
             let _ = tokio::fs::remove_file(&part).await;
             return refuse(format!("{}: checksum mismatch, file discarded", e.path)).await;
