@@ -21,6 +21,8 @@ use tern_crypto::digest::Sha256;
 use crate::wormhole::{JoinError, Joined, Role};
 
 const CHUNK: usize = 64 * 1024;
+/// The longest `--text` (one data-channel message, which every browser takes).
+const MAX_TEXT: usize = 64 * 1024;
 /// Bytes read from disk at a time, and how many such blocks the reader may
 /// be ahead of the network (the writer likewise behind it).
 const BLOCK: usize = 1 << 20;
@@ -32,8 +34,12 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 #[derive(clap::Args)]
 pub struct SendArgs {
     /// Files and directories to send.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "text")]
     paths: Vec<PathBuf>,
+    /// Send this text instead of files (`-`: read it from standard input);
+    /// `tern recv` prints it.
+    #[arg(long, conflicts_with = "paths")]
+    text: Option<String>,
     /// Where `tern serve` runs.
     #[arg(long, env = "TERN_SERVER", default_value = DEFAULT_SERVER)]
     server: String,
@@ -78,6 +84,9 @@ struct Entry {
 #[derive(Serialize, Deserialize, Debug, Default)]
 #[serde(default)]
 struct Control {
+    /// A text message instead of files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<Vec<Entry>>,
     /// Directories with no file under them, so they arrive too.
@@ -356,6 +365,20 @@ fn write_file(
 }
 
 pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
+    let text = match args.text.as_deref() {
+        Some("-") => {
+            let mut t = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+                .map_err(|e| format!("reading the text from standard input: {e}"))?;
+            Some(t)
+        }
+        t => t.map(str::to_string),
+    };
+    if text.as_ref().is_some_and(|t| t.len() > MAX_TEXT) {
+        return Err(format!(
+            "the text is over {MAX_TEXT} bytes: put it in a file and send that"
+        ));
+    }
     let Collected {
         files,
         empty_dirs,
@@ -374,10 +397,12 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
         None => Joined::join_random(&args.server, token).await?,
     };
     let code = joined.code().to_string();
+    let what = match &text {
+        Some(t) => format!("a text of {} bytes", t.len()),
+        None => format!("{} file(s), {total} bytes", files.len()),
+    };
     eprintln!(
-        "Sending {} file(s), {} bytes. On the other machine run:\n\n    tern recv {code}{}{}\n",
-        files.len(),
-        total,
+        "Sending {what}. On the other machine run:\n\n    tern recv {code}{}{}\n",
         if args.server == DEFAULT_SERVER {
             String::new()
         } else {
@@ -418,6 +443,25 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
         })?
         .map_err(|_| "the data channel closed before it opened".to_string())?;
     rv.close().await; // signaling is done: the code's number is free again
+    if let Some(text) = text {
+        dc.send_text(control(&Control {
+            text: Some(text),
+            ..Control::default()
+        }))
+        .await
+        .map_err(|e| e.to_string())?;
+        let end = next_control(&mut dc, Duration::from_secs(60)).await?;
+        if let Some(e) = end.error {
+            return Err(format!("the receiver refused: {e}"));
+        }
+        if end.done != Some(true) {
+            return Err("the receiver did not confirm the text".into());
+        }
+        eprintln!("text sent");
+        let _ = dc.close().await;
+        pc.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
     let header = Control {
         files: Some(files.iter().map(|(_, e)| e.clone()).collect()),
         dirs: (!empty_dirs.is_empty()).then_some(empty_dirs),
@@ -538,6 +582,17 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
 /// The receiving half once the channel is open: header, files, verdict.
 async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode, String> {
     let header = next_control(dc, Duration::from_secs(60)).await?;
+    if let Some(text) = header.text {
+        // The text on standard output, alone (scripts take it from there).
+        println!("{text}");
+        dc.send_text(control(&Control {
+            done: Some(true),
+            ..Control::default()
+        }))
+        .await
+        .map_err(|e| e.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let files = header.files.ok_or("the sender sent no file list")?;
     let dirs = header.dirs.unwrap_or_default();
     let tx = dc.sender();

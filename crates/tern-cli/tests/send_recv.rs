@@ -530,3 +530,71 @@ fn too_little_free_space_is_refused_before_the_transfer() {
     assert!(std::fs::read_dir(&out).unwrap().next().is_none());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `tern send --text`: the receiver prints exactly the text on standard
+/// output; `-` reads it from standard input; too long a text says to send a
+/// file instead.
+#[test]
+fn text_instead_of_files() {
+    let (_s, url) = serve();
+    let message = "the wifi password is \"correct horse\" ✓";
+    let sender = tern()
+        .args(["send", "--text", message, "--server", &url])
+        .args(["--code", "22-fern-owl", "--wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = tern()
+        .args(["recv", "22-fern-owl", "--server", &url])
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        s.status.success() && r.status.success(),
+        "{}\n{}",
+        text(&s),
+        text(&r)
+    );
+    assert_eq!(String::from_utf8_lossy(&r.stdout), format!("{message}\n"));
+    assert!(String::from_utf8_lossy(&s.stderr).contains("Sending a text of"));
+    // From standard input.
+    let mut sender = tern()
+        .args(["send", "--text", "-", "--server", &url])
+        .args(["--code", "23-fern-owl", "--wait", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sender
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = tern()
+        .args(["recv", "23-fern-owl", "--server", &url])
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        s.status.success() && r.status.success(),
+        "{}\n{}",
+        text(&s),
+        text(&r)
+    );
+    assert_eq!(String::from_utf8_lossy(&r.stdout), "line one\nline two\n");
+    // Too long.
+    let s = tern()
+        .args(["send", "--text", &"x".repeat(70_000), "--server", &url])
+        .output()
+        .unwrap();
+    assert!(
+        !s.status.success() && text(&s).contains("put it in a file and send that"),
+        "{}",
+        text(&s)
+    );
+}

@@ -864,8 +864,11 @@ impl PeerConnection {
         if self.closed {
             return;
         }
+        // An ABORT, not a graceful SHUTDOWN: this side stops answering now,
+        // so a shutdown could never complete and the peer's channels would
+        // stay open until its timers gave up.
         if let Some(sctp) = &mut self.sctp {
-            sctp.close_transport(now);
+            sctp.abort_transport(now);
         }
         self.flush_sctp(now);
         if let Some(d) = &mut self.dtls {
@@ -1166,6 +1169,9 @@ impl PeerConnection {
                         s.handle_packet(now, Bytes::from(d));
                     }
                 }
+                // The peer's close_notify: nothing more comes over this
+                // transport, so the association and its channels end now
+                // (below), whether or not an SCTP ABORT came first.
                 DtlsEvent::Closed => self.dtls_state = DtlsTransportState::Closed,
                 DtlsEvent::Failed(e) => {
                     tracing::debug!("DTLS failed: {e}");
@@ -1183,11 +1189,14 @@ impl PeerConnection {
         }
         self.flush_sctp(now);
         self.flush_dtls();
-        if self.ice_state == IceConnectionState::Failed && self.sctp.is_some() {
-            // Consent expired or every pair failed: the peer is gone. The
-            // association cannot outlive its path, so its channels close now
-            // rather than after SCTP's own retransmission limit (minutes).
-            // (An ICE restart while `disconnected` keeps them.)
+        let transport_gone = self.ice_state == IceConnectionState::Failed
+            || self.dtls_state == DtlsTransportState::Closed;
+        if transport_gone && self.sctp.is_some() {
+            // Consent expired or every pair failed, or the peer closed DTLS:
+            // the peer is gone. The association cannot outlive its path, so
+            // its channels close now rather than after SCTP's own
+            // retransmission limit (minutes). (An ICE restart while
+            // `disconnected` keeps them.)
             self.sctp = None;
             self.dtls = None;
             self.dtls_state = DtlsTransportState::Closed;

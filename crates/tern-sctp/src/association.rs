@@ -478,6 +478,27 @@ impl Association {
         Ok(())
     }
 
+    /// Ends the association at once with an ABORT (RFC 9260 §9.1): what is
+    /// still queued is dropped. For a connection going away for good (W3C
+    /// `RTCPeerConnection.close()`), where a graceful SHUTDOWN could never
+    /// complete and the peer would otherwise learn nothing until its own
+    /// timers ran out.
+    pub fn abort(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
+        match self.state {
+            State::CookieEchoed
+            | State::Established
+            | State::ShutdownPending
+            | State::ShutdownSent
+            | State::ShutdownAckSent => self.abort_local("closed by this side"),
+            State::Closed | State::CookieWait => {
+                self.state = State::Done;
+                self.clear_timers();
+            }
+            State::Done => {}
+        }
+    }
+
     /// Starts a graceful shutdown once everything sent is acknowledged.
     pub fn close(&mut self, now: Instant) {
         if self.state == State::Established {

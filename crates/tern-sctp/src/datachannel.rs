@@ -600,6 +600,14 @@ impl SctpTransport {
         self.pump(now);
     }
 
+    /// Ends the association at once with an ABORT (queued data is dropped):
+    /// for a connection going away for good, so the peer's channels close
+    /// now rather than when its timers give up.
+    pub fn abort_transport(&mut self, now: Instant) {
+        self.assoc.abort(now);
+        self.pump(now);
+    }
+
     /// Handles one SCTP packet (the payload of a DTLS record).
     pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
         self.last_now = now;

@@ -359,6 +359,11 @@ async function wormholeReceive(code, timing) {
   const ui = timed(plain, timing);
   try {
     const files = await receiveFiles({code, ui, token});
+    if (files.text !== undefined) {
+      const pre = document.createElement('pre');
+      pre.textContent = files.text; // as text, never as markup
+      line.append(pre);
+    }
     for (const f of files) {
       const a = document.createElement('a');
       a.href = URL.createObjectURL(f.blob);
@@ -448,6 +453,7 @@ async function wormholeTest(mode, report) {
       const timing = {};
       const files = await wormholeReceive(code, timing);
       result.files = files.map(({path, size, sha256}) => ({path, size, sha256}));
+      if (files.text !== undefined) result.text = files.text;
       result.dataSecs = (timing.last - timing.first) / 1000;
     } else {
       const bytes = new Uint8Array(+params.get('size'));

@@ -444,7 +444,8 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
 
 /**
  * Receives what `tern send` (or another page) sends with `code`. Resolves to
- * the files as `{path, size, sha256, blob}`, each checksum verified.
+ * the files as `{path, size, sha256, blob}`, each checksum verified (or, from
+ * `tern send --text`, no files and the message as the array's `text`).
  */
 export async function receiveFiles({server = location.href, code, ui = {}, waitMs = 60000, token}) {
   const status = ui.status || (() => {});
@@ -472,6 +473,12 @@ export async function receiveFiles({server = location.href, code, ui = {}, waitM
       return new Error(why);
     };
     const header = await control(q, 60000);
+    if (typeof header.text === 'string') {
+      // `tern send --text`: a message, not files.
+      dc.send(JSON.stringify({done: true}));
+      status('text received');
+      return Object.assign([], {text: header.text});
+    }
     if (!Array.isArray(header.files)) throw refuse('the sender sent no file list');
     for (const f of header.files) {
       if (typeof f.path !== 'string' || !f.path || f.path.split('/').some((c) => c === '' || c === '.' || c === '..')
