@@ -306,6 +306,24 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     }
     drop((sender, receiver));
 
+    // `tern send --text` to a page: shown as text, never as markup.
+    let message = "<b>not bold</b> & the code is 1234 ✓";
+    let mut send = s.tern(
+        "send-text",
+        &["send", "--text", message, "--code", "46-otter-walnut"],
+    );
+    assert!(send.wait_for("code:", Duration::from_secs(10)));
+    let browser = s.page("wormhole=recv&code=46-otter-walnut");
+    let r = s.result(&browser);
+    assert_eq!(r["text"], message, "{r}");
+    assert!(
+        r["log"].as_str().unwrap_or_default().contains(message),
+        "the page shows the text as text: {r}"
+    );
+    let status = send.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|st| st.success()), "{}", send.output());
+    drop(browser);
+
     // A wrong code: the page fails with a clear message and gets no file;
     // the CLI says so too.
     let code = "45-otter-walnut";
