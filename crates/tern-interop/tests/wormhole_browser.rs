@@ -244,7 +244,23 @@ fn cli_and_browser_send_both_ways_and_a_wrong_code_gets_nothing() {
     let out = tmp("out");
     let out_s = out.display().to_string();
     let mut recv = s.tern("recv", &["recv", code, "--out", &out_s]);
+    assert!(
+        recv.wait_for("received 2 file(s)", Duration::from_secs(60)),
+        "{}",
+        recv.output()
+    );
+    // After its "done", tern recv waits (up to 5 s) for the channel to end.
+    // The page closes its whole connection (RTCPeerConnection.close(), no
+    // channel close first): whatever Chromium sends for that must end the
+    // channel on our side at once, not after a timeout.
+    let t0 = std::time::Instant::now();
     let status = recv.wait_exit(Duration::from_secs(60));
+    let ended = t0.elapsed();
+    println!("tern recv ended {ended:?} after its last file");
+    assert!(
+        ended < Duration::from_secs(3),
+        "tern recv noticed the page's close only after {ended:?}"
+    );
     let r = s.result(&browser);
     println!("page sent: {r}");
     assert!(

@@ -434,10 +434,13 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
     const secs = (performance.now() - t0) / 1000;
     status(`sent ${files.length} file(s), ${total} bytes in ${secs.toFixed(2)} s ` +
       `(${(total / 1e6 / Math.max(secs, 1e-9)).toFixed(1)} MB/s); checksums verified by the receiver`);
-    dc.close();
+    // Everything arrived and was confirmed: close the connection now (the
+    // other side sees its channel end at once).
+    pc.close();
     return {files: list, bytes: total};
   } finally {
     rv.close();
+    // On failure, give our error message a moment to leave first.
     setTimeout(() => pc.close(), 1000);
   }
 }
