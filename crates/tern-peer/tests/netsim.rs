@@ -406,6 +406,48 @@ fn a_wrong_fingerprint_fails_the_connection() {
     assert!(!peer(&mut net, a).connected());
 }
 
+/// Closing ends the peer's channels at once, by SCTP ABORT and, should that
+/// be lost, by DTLS close_notify alone; not after consent expires.
+#[test]
+fn closing_ends_the_peers_channels_by_abort_or_by_close_notify_alone() {
+    for abort_lost in [false, true] {
+        let (mut net, a, b) = pair(7, LinkConfig::with_latency(Duration::from_millis(10)));
+        let now = net.now();
+        let ch = peer(&mut net, a)
+            .pc
+            .create_data_channel(now, "x", DataChannelInit::default())
+            .unwrap();
+        assert!(negotiate(&mut net, a, b, Duration::from_secs(10)));
+        assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
+            !opened_remote(n.endpoint::<Peer>(b)).is_empty()
+        }));
+        let theirs = opened_remote(peer(&mut net, b))[0];
+        peer(&mut net, a).lose_app_data = abort_lost;
+        let now = net.now();
+        peer(&mut net, a).pc.close(now);
+        let t0 = net.now();
+        assert!(
+            run(&mut net, a, b, Duration::from_secs(5), |n| {
+                n.endpoint::<Peer>(b)
+                    .events
+                    .contains(&PeerEvent::ChannelClosed(theirs))
+            }),
+            "B's channel still open 5 s after A closed (ABORT lost: {abort_lost})"
+        );
+        assert!(net.now() - t0 < Duration::from_millis(100), "one trip");
+        assert!(peer(&mut net, a)
+            .events
+            .contains(&PeerEvent::ChannelClosed(ch)));
+        // W3C: B's DTLS transport is closed; its connectionState stays
+        // "connected" while ICE is (as in Chromium) until consent ends it.
+        assert_eq!(
+            peer(&mut net, b).pc.dtls_state(),
+            DtlsTransportState::Closed,
+            "B's DTLS transport says so"
+        );
+    }
+}
+
 #[test]
 fn a_vanished_peer_fails_the_connection_in_bounded_time() {
     let (mut net, a, b) = pair(6, LinkConfig::with_latency(Duration::from_millis(10)));

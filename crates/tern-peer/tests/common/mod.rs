@@ -22,6 +22,8 @@ pub struct Peer {
     pub outbox: Vec<Option<IceCandidateInit>>,
     /// The application stops taking events (and so messages).
     pub hold: bool,
+    /// Outgoing DTLS application data (SCTP) is lost; other records pass.
+    pub lose_app_data: bool,
 }
 
 impl Peer {
@@ -37,6 +39,7 @@ impl Peer {
             events: Vec::new(),
             outbox: Vec::new(),
             hold: false,
+            lose_app_data: false,
         }
     }
     fn drain(&mut self) {
@@ -64,11 +67,18 @@ impl Endpoint for Peer {
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
         self.drain();
-        self.pc.poll_transmit().map(|t| Datagram {
-            source: t.source,
-            destination: t.destination,
-            contents: t.contents,
-        })
+        loop {
+            let t = self.pc.poll_transmit()?;
+            // 23: a DTLS record of application data (RFC 6347 §4.1).
+            if self.lose_app_data && t.contents.first() == Some(&23) {
+                continue;
+            }
+            return Some(Datagram {
+                source: t.source,
+                destination: t.destination,
+                contents: t.contents,
+            });
+        }
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         self.pc.poll_timeout()
