@@ -73,6 +73,10 @@ pub struct RecvArgs {
     /// Replace files that exist.
     #[arg(long)]
     overwrite: bool,
+    /// Accept without asking (on a terminal, `tern recv` first shows what
+    /// comes and asks; otherwise it accepts).
+    #[arg(long, short = 'y')]
+    yes: bool,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -221,6 +225,33 @@ struct Collected {
     /// Directories with nothing to send under them (relative paths).
     empty_dirs: Vec<String>,
     skipped: Vec<String>,
+}
+
+/// Shows what comes and asks the person at the terminal; `true` unless
+/// they answer no (or standard input ends).
+async fn ask(files: &[Entry], total: u64, out: &Path) -> bool {
+    let mut list: Vec<&str> = files.iter().take(5).map(|e| e.path.as_str()).collect();
+    let more = files.len().saturating_sub(list.len());
+    let extra = format!("… and {more} more");
+    if more > 0 {
+        list.push(&extra);
+    }
+    eprint!(
+        "Receive {} file(s), {:.1} MB, into {}?\n  {}\n[Y/n] ",
+        files.len(),
+        total as f64 / 1e6,
+        out.display(),
+        list.join("\n  ")
+    );
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|n| (n, line))
+    })
+    .await;
+    match answer {
+        Ok(Ok((0, _))) | Ok(Err(_)) | Err(_) => false,
+        Ok(Ok((_, line))) => !line.trim().to_lowercase().starts_with('n'),
+    }
 }
 
 /// Bytes an unprivileged writer may still use on the file system `dir` is
@@ -470,7 +501,8 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     dc.send_text(control(&header))
         .await
         .map_err(|e| e.to_string())?;
-    let reply = next_control(&mut dc, Duration::from_secs(60)).await?;
+    // The receiver may be asking its person first.
+    let reply = next_control(&mut dc, wait.max(Duration::from_secs(60))).await?;
     if let Some(e) = reply.error {
         return Err(format!("the receiver refused: {e}"));
     }
@@ -639,6 +671,12 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             ))
             .await;
         }
+    }
+    if !args.yes
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && !ask(&files, total, &args.out).await
+    {
+        return refuse("the receiver declined".into()).await;
     }
     tx.send_text(control(&Control {
         accept: Some(true),

@@ -598,3 +598,79 @@ fn text_instead_of_files() {
         text(&s)
     );
 }
+
+/// On a terminal (a pseudo-terminal from `script`), `tern recv` shows what
+/// comes and asks: "n" declines (the sender is told, nothing is written),
+/// "y" receives; `--yes` skips the question.
+#[test]
+fn on_a_terminal_recv_asks_first() {
+    let (_s, url) = serve();
+    let d = tmp("ask");
+    let src = d.join("note.txt");
+    std::fs::write(&src, b"asked for").unwrap();
+    let tern_bin = env!("CARGO_BIN_EXE_tern");
+    for (code, answer, extra) in [
+        ("24-fern-owl", "n", ""),
+        ("25-fern-owl", "y", ""),
+        ("26-fern-owl", "", " --yes"),
+    ] {
+        let out = d.join(code);
+        let sender = tern()
+            .args(["send", src.to_str().unwrap(), "--server", &url])
+            .args(["--code", code, "--wait", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let mut r = Command::new("script")
+            .args(["-qec"])
+            .arg(format!(
+                "{tern_bin} recv {code} --server {url} --out {}{extra}",
+                out.display()
+            ))
+            .arg("/dev/null")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux)");
+        let mut stdin = r.stdin.take().unwrap();
+        if !answer.is_empty() {
+            // Answer once the question is up (the pty echoes it back).
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            writeln!(stdin, "{answer}").unwrap();
+        }
+        let r = r.wait_with_output().unwrap();
+        drop(stdin);
+        let s = sender.wait_with_output().unwrap();
+        let seen = text(&r);
+        if extra.is_empty() {
+            assert!(
+                seen.contains("Receive 1 file(s)")
+                    && seen.contains("note.txt")
+                    && seen.contains("[Y/n]"),
+                "{seen}"
+            );
+        } else {
+            assert!(!seen.contains("[Y/n]"), "{seen}");
+        }
+        if answer == "n" {
+            assert!(!r.status.success(), "{seen}");
+            assert!(
+                text(&s).contains("the receiver refused: the receiver declined"),
+                "{}",
+                text(&s)
+            );
+            assert!(!out.join("note.txt").exists());
+        } else {
+            assert!(
+                r.status.success() && s.status.success(),
+                "{seen}\n{}",
+                text(&s)
+            );
+            assert_eq!(std::fs::read(out.join("note.txt")).unwrap(), b"asked for");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

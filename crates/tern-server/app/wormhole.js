@@ -402,7 +402,7 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
     rv.close();
     const list = files.map((f) => ({path: f.path || f.name, size: f.size}));
     dc.send(JSON.stringify({files: list}));
-    const reply = await control(q, 60000);
+    const reply = await control(q, 10 * 60 * 1000); // the receiver may be asking its person
     if (reply.error) throw new Error('the receiver refused: ' + reply.error);
     const total = list.reduce((n, f) => n + f.size, 0);
     let sent = 0;
