@@ -724,23 +724,21 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
                         return refuse(write_failed(writer).await).await;
                     }
                 }
-                Ok(Some(_)) => {
+                // The file stops short: let the writer finish, then drop
+                // what it wrote.
+                other => {
                     drop(to_writer);
                     let _ = writer.await;
                     let _ = tokio::fs::remove_file(&part).await;
-                    return refuse(format!("{}: the sender's data was cut short", e.path)).await;
-                }
-                Ok(None) => {
-                    drop(to_writer);
-                    let _ = writer.await;
-                    let _ = tokio::fs::remove_file(&part).await;
-                    return Err("the sender went away in the middle of the transfer".into());
-                }
-                Err(_) => {
-                    drop(to_writer);
-                    let _ = writer.await;
-                    let _ = tokio::fs::remove_file(&part).await;
-                    return refuse("no data for 60 s".into()).await;
+                    return match other {
+                        Ok(Some(_)) => {
+                            refuse(format!("{}: the sender's data was cut short", e.path)).await
+                        }
+                        Ok(None) => {
+                            Err("the sender went away in the middle of the transfer".into())
+                        }
+                        Err(_) => refuse("no data for 60 s".into()).await,
+                    };
                 }
             }
         }

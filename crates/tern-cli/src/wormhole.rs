@@ -148,27 +148,34 @@ async fn send_json(ws: &mut Ws, v: Value) -> Result<(), String> {
         .map_err(|e| format!("signaling server: {e}"))
 }
 
-async fn next_json(ws: &mut Ws, wait: Duration) -> Result<Value, String> {
+/// The next message other than a pong; the server's errors come back as
+/// `Err((code, what to say))`, the code being its stable one
+/// (docs/signaling.md), empty for a broken connection.
+async fn next_message(ws: &mut Ws, wait: Duration) -> Result<Value, (String, String)> {
+    let broken = |why: String| (String::new(), why);
     loop {
         let m = tokio::time::timeout(wait, ws.next())
             .await
-            .map_err(|_| "the other side did not show up in time".to_string())?
-            .ok_or("the signaling server closed the connection")?
-            .map_err(|e| format!("signaling server: {e}"))?;
+            .map_err(|_| broken("the other side did not show up in time".into()))?
+            .ok_or_else(|| broken("the signaling server closed the connection".into()))?
+            .map_err(|e| broken(format!("signaling server: {e}")))?;
         if let Message::Text(t) = m {
-            let v: Value =
-                serde_json::from_str(&t).map_err(|e| format!("signaling server sent {t}: {e}"))?;
+            let v: Value = serde_json::from_str(&t)
+                .map_err(|e| broken(format!("signaling server sent {t}: {e}")))?;
             if v["type"] == "error" {
-                return Err(format!(
-                    "signaling server: {}",
-                    v["message"].as_str().unwrap_or("error")
-                ));
+                let code = v["code"].as_str().unwrap_or_default().to_string();
+                let what = v["message"].as_str().unwrap_or("error");
+                return Err((code, format!("signaling server: {what}")));
             }
             if v["type"] != "pong" {
                 return Ok(v);
             }
         }
     }
+}
+
+async fn next_json(ws: &mut Ws, wait: Duration) -> Result<Value, String> {
+    next_message(ws, wait).await.map_err(|(_, why)| why)
 }
 
 /// Leaves the room and closes the connection.
@@ -220,18 +227,18 @@ impl Joined {
             join["token"] = json!(t);
         }
         send_json(&mut ws, join).await?;
-        let joined = match next_json(&mut ws, Duration::from_secs(10)).await {
+        let joined = match next_message(&mut ws, Duration::from_secs(10)).await {
             Ok(j) => j,
             // A full room is taken too (by several others).
-            Err(e) if role == Role::Sender && e.contains("members already") => {
+            Err((code, e)) if role == Role::Sender && code == "room-full" => {
                 return Err(JoinError::Busy(e))
             }
-            Err(e) if e.contains("token") && token.is_none() => {
+            Err((code, e)) if code == "unauthorized" && token.is_none() => {
                 return Err(JoinError::Other(format!(
                     "{e}; this server wants a token: pass --token (or set TERN_TOKEN)"
                 )))
             }
-            Err(e) => return Err(JoinError::Other(e)),
+            Err((_, e)) => return Err(JoinError::Other(e)),
         };
         let present = joined["members"].as_array().cloned().unwrap_or_default();
         let sender = present
@@ -248,6 +255,9 @@ impl Joined {
                 )));
             }
             Role::Receiver if sender.is_none() => {
+                // Leave at once, or our place would be held for the grace
+                // period and the sender would find the number taken.
+                leave(&mut ws).await;
                 return Err(JoinError::Other(format!(
                     "nobody is sending with code {code}: check the code (or start `tern send` first)"
                 )));
@@ -513,6 +523,42 @@ mod tests {
             .unwrap();
         assert!(r.sender.is_some());
         drop(first);
+    }
+
+    /// A full room (the server's `room-full` code) is a taken number too.
+    #[tokio::test]
+    async fn a_full_room_is_busy_for_a_sender() {
+        let server = tern_server::Server::start(tern_server::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            limits: tern_server::Limits {
+                room_size: 1,
+                ..tern_server::Limits::default()
+            },
+            ..tern_server::ServeConfig::default()
+        })
+        .await
+        .unwrap();
+        let url = format!("http://{}", server.http_addr);
+        // A receiver that came too early leaves no ghost behind: the room
+        // is gone (rather than held for the reconnection grace).
+        assert!(Joined::join(&url, None, "3-otter-walnut", Role::Receiver)
+            .await
+            .is_err());
+        for _ in 0..100 {
+            if server.hub.rooms() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(server.hub.rooms(), 0, "the early receiver's place is free");
+        let _holder = Joined::join(&url, None, "3-otter-walnut", Role::Sender)
+            .await
+            .ok()
+            .expect("room 3 is free");
+        match Joined::join(&url, None, "3-fern-owl", Role::Sender).await {
+            Err(JoinError::Busy(e)) => assert!(e.contains("has 1 members already"), "{e}"),
+            _ => panic!("a full room must read as busy"),
+        }
     }
 
     #[test]

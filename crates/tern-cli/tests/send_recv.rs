@@ -3,21 +3,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
-use tern_crypto::digest::Sha256;
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tern() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tern"))
-}
+mod common;
+use common::{sha, tern, text, Proc};
 
 /// `tern serve` on a free port; returns it and its URL.
 fn serve() -> (Proc, String) {
@@ -65,18 +54,19 @@ fn write_file(p: &Path, len: usize, seed: u64) {
     }
 }
 
-fn sha(p: &Path) -> [u8; 32] {
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).unwrap();
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).unwrap();
-        if n == 0 {
-            return h.finish();
-        }
-        h.update(&buf[..n]);
-    }
+/// `tern send ARGS --server URL` with its output kept, given half a second
+/// to take its room before a receiver comes.
+fn start_send(url: &str, args: &[&str]) -> std::process::Child {
+    let sender = tern()
+        .arg("send")
+        .args(args)
+        .args(["--server", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    sender
 }
 
 /// Runs send and recv with `code`s; returns both outputs.
@@ -88,15 +78,9 @@ fn transfer(
     out: &Path,
     extra: &[&str],
 ) -> (Output, Output) {
-    let sender = tern()
-        .arg("send")
-        .args(what)
-        .args(["--server", url, "--code", send_code, "--wait", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut args: Vec<&str> = what.iter().map(|p| p.to_str().unwrap()).collect();
+    args.extend(["--code", send_code, "--wait", "1"]);
+    let sender = start_send(url, &args);
     let r = tern()
         .args(["recv", recv_code, "--server", url, "--out"])
         .arg(out)
@@ -105,14 +89,6 @@ fn transfer(
         .unwrap();
     let s = sender.wait_with_output().unwrap();
     (s, r)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -455,14 +431,16 @@ fn a_token_protected_server_needs_a_wormhole_token() {
         text(&s)
     );
     let good = token("tern-wormhole-*");
-    let sender = tern()
-        .args(["send", src.to_str().unwrap(), "--server", &url])
-        .args(["--code", "20-fern-owl", "--token", &good])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sender = start_send(
+        &url,
+        &[
+            src.to_str().unwrap(),
+            "--code",
+            "20-fern-owl",
+            "--token",
+            &good,
+        ],
+    );
     let r = tern()
         .args(["recv", "20-fern-owl", "--server", &url, "--out"])
         .arg(&out)
@@ -494,14 +472,16 @@ fn too_little_free_space_is_refused_before_the_transfer() {
     write_file(&src, 4 << 20, 9);
     let out = d.join("small");
     std::fs::create_dir_all(&out).unwrap();
-    let sender = tern()
-        .args(["send", src.to_str().unwrap(), "--server", &url])
-        .args(["--code", "21-fern-owl", "--wait", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sender = start_send(
+        &url,
+        &[
+            src.to_str().unwrap(),
+            "--code",
+            "21-fern-owl",
+            "--wait",
+            "1",
+        ],
+    );
     let r = Command::new("unshare")
         .args(["-m", "sh", "-c"])
         .arg(r#"mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" recv 21-fern-owl --server "$3" --out "$1""#)
@@ -538,14 +518,10 @@ fn too_little_free_space_is_refused_before_the_transfer() {
 fn text_instead_of_files() {
     let (_s, url) = serve();
     let message = "the wifi password is \"correct horse\" ✓";
-    let sender = tern()
-        .args(["send", "--text", message, "--server", &url])
-        .args(["--code", "22-fern-owl", "--wait", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sender = start_send(
+        &url,
+        &["--text", message, "--code", "22-fern-owl", "--wait", "1"],
+    );
     let r = tern()
         .args(["recv", "22-fern-owl", "--server", &url])
         .output()
@@ -615,14 +591,10 @@ fn on_a_terminal_recv_asks_first() {
         ("26-fern-owl", "", " --yes"),
     ] {
         let out = d.join(code);
-        let sender = tern()
-            .args(["send", src.to_str().unwrap(), "--server", &url])
-            .args(["--code", code, "--wait", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        let sender = start_send(
+            &url,
+            &[src.to_str().unwrap(), "--code", code, "--wait", "1"],
+        );
         let mut r = Command::new("script")
             .args(["-qec"])
             .arg(format!(

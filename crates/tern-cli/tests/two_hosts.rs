@@ -7,21 +7,13 @@
 #![allow(clippy::disallowed_methods)] // processes and real time
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tern_crypto::digest::Sha256;
 use tern_crypto::{OsRandom, Random};
 
-/// A process we started, killed (by its PID) on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{sha, text, Proc};
 
 /// A fresh network namespace, held open by a sleeping process.
 struct Host {
@@ -68,20 +60,6 @@ impl Host {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-}
-
-fn sha(p: &PathBuf) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(&std::fs::read(p).unwrap());
-    h.finish()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -244,6 +244,49 @@ pub fn start_chromium(url: &str) -> Peer {
     Peer::start("chromium", &chromium, &args)
 }
 
+/// `tern serve` on free loopback ports (HTTP and STUN) wanting tokens
+/// signed with `token_secret`; returns it and its `http://` URL.
+pub fn start_serve(token_secret: &str) -> (Peer, String) {
+    let serve = Peer::start(
+        "tern-serve",
+        &tern_binary(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stun-listen",
+            "127.0.0.1:0",
+            "--token-secret",
+            token_secret,
+        ]
+        .map(String::from),
+    );
+    assert!(
+        serve.wait_for("open http://", Duration::from_secs(10)),
+        "{}",
+        serve.output()
+    );
+    let url = serve
+        .output()
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("URL")
+        .trim_end_matches('/')
+        .to_string();
+    (serve, url)
+}
+
+/// A token for `room` (a name, `*`, or `prefix*`) from `tern token`.
+pub fn tern_token(secret: &str, room: &str) -> String {
+    let out = std::process::Command::new(tern_binary())
+        .args(["token", "--secret", secret, "--room", room])
+        .output()
+        .expect("tern token");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.split('.').count() == 3, "a JWT: {token}");
+    token
+}
+
 /// The `tern` binary built next to the running test.
 pub fn tern_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");

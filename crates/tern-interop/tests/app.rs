@@ -6,43 +6,13 @@
 
 use std::time::Duration;
 
-use tern_interop::browser::{start_chromium, tern_binary, Harness};
-use tern_interop::Peer;
+use tern_interop::browser::{start_chromium, start_serve, tern_token, Harness};
 
 #[test]
 fn two_pages_chat_send_a_file_and_call() {
-    let serve = Peer::start(
-        "tern-serve",
-        &tern_binary(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--stun-listen",
-            "127.0.0.1:0",
-            "--token-secret",
-            "app-test-secret",
-        ]
-        .map(String::from),
-    );
+    let (serve, url) = start_serve("app-test-secret");
     // The server wants tokens: the pages' links carry one for their room.
-    let out = std::process::Command::new(tern_binary())
-        .args(["token", "--secret", "app-test-secret", "--room", "browsers"])
-        .output()
-        .expect("tern token");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(
-        serve.wait_for("open http://", Duration::from_secs(10)),
-        "{}",
-        serve.output()
-    );
-    let url = serve
-        .output()
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("URL")
-        .trim_end_matches('/')
-        .to_string();
+    let token = tern_token("app-test-secret", "browsers");
     let harness = Harness::start();
     let page = |role: &str| {
         format!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tern_crypto::digest::Sha256;
 use tern_crypto::{OsRandom, Random};
-use tern_interop::browser::{start_chromium, tern_binary, Harness};
+use tern_interop::browser::{start_chromium, start_serve, tern_binary, tern_token, Harness};
 use tern_interop::Peer;
 
 fn hex(b: &[u8]) -> String {
@@ -60,44 +60,12 @@ struct Setup {
 
 impl Setup {
     fn start() -> Setup {
-        let serve = Peer::start(
-            "tern-serve",
-            &tern_binary(),
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--stun-listen",
-                "127.0.0.1:0",
-                "--token-secret",
-                "wormhole-test-secret",
-            ]
-            .map(String::from),
-        );
-        assert!(
-            serve.wait_for("open http://", Duration::from_secs(10)),
-            "{}",
-            serve.output()
-        );
-        let url = serve
-            .output()
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("URL")
-            .trim_end_matches('/')
-            .to_string();
-        let out = std::process::Command::new(tern_binary())
-            .args(["token", "--secret", "wormhole-test-secret", "--room"])
-            .arg("tern-wormhole-*")
-            .output()
-            .expect("tern token");
-        let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        assert!(token.split('.').count() == 3, "a JWT: {token}");
+        let (serve, url) = start_serve("wormhole-test-secret");
         Setup {
             serve,
             url,
             harness: Harness::start(),
-            token,
+            token: tern_token("wormhole-test-secret", "tern-wormhole-*"),
         }
     }
 

@@ -54,17 +54,18 @@ const FOLD = 64 << 20; // received bytes gathered into a Blob at a time
 /** Tunables (the tests lower `hashInMemory` to exercise streaming). */
 export const limits = {hashInMemory: 256 << 20};
 
-/** SHA-256 of a file fed in pieces: WebCrypto at the end if small, else streaming. */
+/**
+ * SHA-256 of a file fed in pieces. Up to `limits.hashInMemory` bytes it
+ * ignores the pieces and hashes `whole` (the File sent, or the Blob
+ * received, which exist anyway) with WebCrypto at the end; above that it
+ * hashes each piece as it streams by.
+ */
 function fileHasher(size) {
-  if (size <= limits.hashInMemory) {
-    const pieces = [];
-    return {
-      update: (b) => pieces.push(b),
-      hex: async () => toHex(await sha256(await new Blob(pieces).arrayBuffer())),
-    };
-  }
-  const h = streamingSha256.create();
-  return {update: (b) => h.update(b), hex: async () => toHex(h.digest())};
+  const h = size > limits.hashInMemory ? streamingSha256.create() : null;
+  return {
+    update: (b) => h?.update(b),
+    hex: async (whole) => toHex(h ? h.digest() : await sha256(await whole.arrayBuffer())),
+  };
 }
 const enc = new TextEncoder();
 
@@ -219,7 +220,7 @@ export class Rendezvous {
       } catch (e) {
         joining.close();
         // A full room is taken too.
-        if (role === 'sender' && !code && /members already/.test(e.message) && attempt < 63) continue;
+        if (role === 'sender' && !code && e.code === 'room-full' && attempt < 63) continue;
         throw e;
       }
       if (joined.type !== 'joined') { joining.close(); throw new Error('the signaling server did not let us join'); }
@@ -285,7 +286,10 @@ export class Rendezvous {
   async next(ms) {
     for (;;) {
       const m = JSON.parse(await this.q.next(ms, 'the other side did not show up in time'));
-      if (m.type === 'error') throw new Error('signaling server: ' + m.message);
+      if (m.type === 'error') {
+        // `code` is the server's stable one (docs/signaling.md).
+        throw Object.assign(new Error('signaling server: ' + m.message), {code: m.code});
+      }
       if (m.type !== 'pong') return m;
     }
   }
@@ -426,7 +430,7 @@ export async function sendFiles({server = location.href, code, files, ui = {}, w
           progress(sent, total);
         }
       }
-      dc.send(JSON.stringify({sha256: await hash.hex()}));
+      dc.send(JSON.stringify({sha256: await hash.hex(f)}));
     }
     const end = await control(q, 120000);
     if (end.error) throw new Error('the receiver failed: ' + end.error);
@@ -513,7 +517,7 @@ export async function receiveFiles({server = location.href, code, ui = {}, waitM
       if (got !== f.size) throw refuse(`${f.path}: got ${got} bytes, expected ${f.size}`);
       const end = await control(q, 60000);
       const blob = new Blob(parts);
-      const mine = await hash.hex();
+      const mine = await hash.hex(blob);
       if (end.sha256 !== mine) throw refuse(`${f.path}: checksum mismatch, file discarded`);
       out.push({path: f.path, size: f.size, sha256: mine, blob});
     }

@@ -1,0 +1,47 @@
+//! What the `tern` command's tests share: their processes, the binary, and
+//! reading what came out.
+#![allow(dead_code)] // each test file uses its part
+
+use std::path::Path;
+use std::process::{Child, Command, Output};
+
+use tern_crypto::digest::Sha256;
+
+/// A process we started, killed (by its PID) on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `tern` binary under test.
+pub fn tern() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+}
+
+/// SHA-256 of a file, read in 1 MiB pieces.
+pub fn sha(p: &Path) -> [u8; 32] {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return h.finish();
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Standard output then standard error, for messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
