@@ -1,0 +1,3 @@
+//! TURN (RFC 8656): the client's allocation state machine and the server's allocation table, sans-IO.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
