@@ -25,13 +25,14 @@ mod stats;
 
 pub use channels::{ChannelCounters, ChannelInfo};
 pub use config::{PeerConfig, RandomSource};
-pub use connection::{OfferOptions, PeerConnection};
+pub use connection::{ChannelMut, OfferOptions, PeerConnection, Timer, Transmit, TransmitBatch};
 pub use description::{IceCandidateInit, RtcSessionDescription, SdpType};
 pub use error::PeerError;
+pub use jsep::Mid;
 pub use state::{ChannelId, DtlsTransportState, PeerConnectionState, PeerEvent, SignalingState};
 pub use stats::{
     CandidatePairStats, DataChannelStats, PeerConnectionStats, PeerStats, TransportCounters,
     TransportStats,
 };
-pub use tern_ice::{IceConnectionState, IceGatheringState, Transmit};
+pub use tern_ice::{IceConnectionState, IceGatheringState};
 pub use tern_sctp::{Bytes, DataChannelInit, DataChannelMessage, DataChannelState, Priority};

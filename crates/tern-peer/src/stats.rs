@@ -118,7 +118,7 @@ pub struct PeerStats {
 impl PeerConnection {
     /// W3C `getStats()`.
     pub fn stats(&self) -> PeerStats {
-        let ice = self.ice.as_ref();
+        let ice = self.transport.ice.as_ref();
         let pairs = ice.map(|i| i.pairs()).unwrap_or(&[]);
         let selected = ice.and_then(|i| i.selected_pair());
         PeerStats {
@@ -127,16 +127,17 @@ impl PeerConnection {
                 data_channels_closed: self.channels.closed,
             },
             transport: TransportStats {
-                counters: self.counters,
+                counters: self.transport.counters,
                 ice_role: ice.map(|i| i.role()),
                 ice_local_username_fragment: ice.map(|i| i.local_credentials().ufrag.clone()),
-                dtls_state: self.dtls_state,
+                dtls_state: self.transport.dtls_state,
                 dtls_cipher: self
+                    .transport
                     .dtls
                     .as_ref()
                     .and_then(|d| d.cipher_suite())
                     .map(|s| format!("{s:?}")),
-                dtls: self.dtls.as_ref().map(|d| d.stats()),
+                dtls: self.transport.dtls.as_ref().map(|d| d.stats()),
                 selected_candidate_pair_id: selected.and_then(|(l, r)| {
                     pairs
                         .iter()

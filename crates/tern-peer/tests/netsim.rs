@@ -66,15 +66,29 @@ fn offer_answer_trickle_and_a_data_channel_both_ways() {
         .events
         .contains(&PeerEvent::ChannelOpen(chat)));
     let now = net.now();
-    peer(&mut net, a).pc.send_text(now, chat, "hello").unwrap();
     peer(&mut net, a)
         .pc
-        .send_binary(now, chat, &[1, 2, 3])
+        .channel_mut(chat)
+        .unwrap()
+        .send_text(now, "hello")
         .unwrap();
-    peer(&mut net, a).pc.send_text(now, chat, "").unwrap();
+    peer(&mut net, a)
+        .pc
+        .channel_mut(chat)
+        .unwrap()
+        .send_binary(now, &[1, 2, 3])
+        .unwrap();
+    peer(&mut net, a)
+        .pc
+        .channel_mut(chat)
+        .unwrap()
+        .send_text(now, "")
+        .unwrap();
     peer(&mut net, b)
         .pc
-        .send_text(now, remote, "world")
+        .channel_mut(remote)
+        .unwrap()
+        .send_text(now, "world")
         .unwrap();
     assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
         messages(n.endpoint::<Peer>(b), remote).len() == 3
@@ -113,7 +127,12 @@ fn offer_answer_trickle_and_a_data_channel_both_ways() {
     assert_eq!(s.data_channels[0].counters.messages_received, 1);
     // B closes its end; both see the channel close and forget it.
     let now = net.now();
-    peer(&mut net, b).pc.close_channel(now, remote).unwrap();
+    peer(&mut net, b)
+        .pc
+        .channel_mut(remote)
+        .unwrap()
+        .close(now)
+        .unwrap();
     assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
         n.endpoint::<Peer>(a)
             .events
@@ -223,7 +242,9 @@ fn negotiated_channels_and_many_channels_at_once() {
     let now = net.now();
     peer(&mut net, a)
         .pc
-        .send_text(now, na, "over negotiated")
+        .channel_mut(na)
+        .unwrap()
+        .send_text(now, "over negotiated")
         .unwrap();
     assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
         messages(n.endpoint::<Peer>(b), nb).len() == 1
@@ -288,7 +309,9 @@ fn ice_restart_keeps_the_channel_and_changes_credentials() {
     let now = net.now();
     peer(&mut net, a)
         .pc
-        .send_text(now, ch, "after restart")
+        .channel_mut(ch)
+        .unwrap()
+        .send_text(now, "after restart")
         .unwrap();
     assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
         let b = n.endpoint::<Peer>(b);
@@ -325,7 +348,12 @@ fn connects_across_nats_with_stun() {
                 .events
                 .contains(&PeerEvent::ChannelOpen(ch))
         }));
-        peer(&mut net, a).pc.send_text(now, ch, "through").unwrap();
+        peer(&mut net, a)
+            .pc
+            .channel_mut(ch)
+            .unwrap()
+            .send_text(now, "through")
+            .unwrap();
         assert!(
             run(&mut net, a, b, Duration::from_secs(5), |n| {
                 opened_remote(n.endpoint::<Peer>(b))
@@ -474,7 +502,9 @@ fn a_vanished_peer_fails_the_connection_in_bounded_time() {
     for _ in 0..16 {
         peer(&mut net, a)
             .pc
-            .send_binary(now, ch, &[0; 16_384])
+            .channel_mut(ch)
+            .unwrap()
+            .send_binary(now, &[0; 16_384])
             .unwrap();
     }
     let t0 = net.now();
@@ -508,7 +538,9 @@ fn a_receiver_that_stops_reading_slows_the_sender_and_loses_nothing() {
     for i in 0..64u8 {
         peer(&mut net, a)
             .pc
-            .send_binary(now, ch, &vec![i; chunk])
+            .channel_mut(ch)
+            .unwrap()
+            .send_binary(now, &vec![i; chunk])
             .unwrap();
     }
     net.run_for(Duration::from_secs(10));
@@ -527,4 +559,73 @@ fn a_receiver_that_stops_reading_slows_the_sender_and_loses_nothing() {
     for (i, m) in messages(peer(&mut net, b), remote).into_iter().enumerate() {
         assert_eq!(m, DataChannelMessage::Binary(vec![i as u8; chunk]));
     }
+}
+
+/// `poll_transmit_batch` lays equal-sized datagrams to one destination end
+/// to end for a GSO send: every segment boundary falls on a whole DTLS
+/// record, nothing is lost or reordered, and bulk data does form batches.
+#[test]
+fn transmit_batches_split_into_whole_dtls_records() {
+    let (mut net, a, b) = pair(12, LinkConfig::with_latency(Duration::from_millis(5)));
+    let now = net.now();
+    let ch = peer(&mut net, a)
+        .pc
+        .create_data_channel(now, "bulk", DataChannelInit::default())
+        .unwrap();
+    assert!(negotiate(&mut net, a, b, Duration::from_secs(10)));
+    assert!(run(&mut net, a, b, Duration::from_secs(5), |n| {
+        !opened_remote(n.endpoint::<Peer>(b)).is_empty()
+    }));
+    let now = net.now();
+    let pc = &mut peer(&mut net, a).pc;
+    assert!(pc.channel_mut(tern_peer::ChannelId(9_999)).is_none());
+    let before = pc.stats().transport.counters.bytes_sent;
+    pc.channel_mut(ch)
+        .unwrap()
+        .send_binary(now, &vec![7u8; 256 * 1024])
+        .unwrap();
+    let queued = pc.stats().transport.counters.bytes_sent - before;
+    assert!(queued > 3_000, "SCTP sent its initial window: {queued}");
+    let mut buf = Vec::new();
+    let (mut total, mut batched) = (0usize, 0usize);
+    while let Some(t) = pc.poll_transmit_batch(&mut buf, 16, 65_000) {
+        assert_eq!(t.len, buf.len());
+        assert_eq!(t.destination, sa(B));
+        let seg = t.segment_size.unwrap_or(t.len);
+        assert!(t.len <= 16 * seg && t.len <= 65_000);
+        for d in buf.chunks(seg) {
+            // A DTLS 1.2 record: type, version, epoch, seq, length (RFC 6347 §4.1).
+            assert_eq!(d[0], 23, "segment starts a record");
+            let len = usize::from(u16::from_be_bytes([d[11], d[12]]));
+            assert_eq!(d.len(), 13 + len, "one whole record per segment");
+        }
+        if t.segment_size.is_some() {
+            batched += 1;
+        }
+        total += t.len;
+    }
+    assert_eq!(total as u64, queued, "every byte once");
+    assert!(batched > 0, "bulk data forms GSO batches");
+}
+
+/// Every deadline says why: before the DTLS handshake only ICE's and
+/// SCTP's are armed; a closed connection has none.
+#[test]
+fn timeouts_carry_their_reason() {
+    let (mut net, a, b) = pair(13, LinkConfig::with_latency(Duration::from_millis(5)));
+    let now = net.now();
+    peer(&mut net, a)
+        .pc
+        .create_data_channel(now, "x", DataChannelInit::default())
+        .unwrap();
+    assert!(negotiate(&mut net, a, b, Duration::from_secs(10)));
+    let (at, reason) = peer(&mut net, a).pc.poll_timeout_reason().unwrap();
+    assert_eq!(Some(at), peer(&mut net, a).pc.poll_timeout());
+    assert!(matches!(
+        reason,
+        tern_peer::Timer::Ice | tern_peer::Timer::Sctp | tern_peer::Timer::Dtls
+    ));
+    let now = net.now();
+    peer(&mut net, a).pc.close(now);
+    assert_eq!(peer(&mut net, a).pc.poll_timeout_reason(), None);
 }

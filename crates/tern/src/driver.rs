@@ -139,7 +139,6 @@ pub(crate) struct Driver {
     pub slots: HashMap<ChannelId, Slot>,
     pub high_water: usize,
     stalled: Option<Stalled>,
-    lookahead: Option<tern_ice::Transmit>,
     batch: Vec<u8>,
 }
 
@@ -163,7 +162,6 @@ impl Driver {
             slots: HashMap::new(),
             high_water,
             stalled: None,
-            lookahead: None,
             batch: Vec::with_capacity(64 * 1024),
         }
     }
@@ -234,42 +232,24 @@ impl Driver {
             .unwrap_or(0)
     }
 
-    /// Sends what the connection has, batching equal-sized datagrams to one
-    /// destination into one GSO send.
+    /// Sends what the connection has: the core lays equal-sized datagrams
+    /// to one destination end to end in our buffer, one GSO send each.
     async fn flush(&mut self) {
-        let mut cur = self.lookahead.take().or_else(|| self.core.poll_transmit());
-        while let Some(t) = cur {
+        loop {
+            // The batch's socket is only known once the core picked the
+            // datagrams, so the smallest segment limit of all is asked for.
+            let max = self
+                .sockets
+                .iter()
+                .map(|s| s.max_segments())
+                .min()
+                .unwrap_or(1);
+            let Some(t) = self.core.poll_transmit_batch(&mut self.batch, max, 65_000) else {
+                break;
+            };
             let idx = self.socket_for(t.source);
-            let seg = t.contents.len();
-            let max = self.sockets[idx]
-                .max_segments()
-                .min(65_000 / seg.max(1))
-                .max(1);
-            self.batch.clear();
-            self.batch.extend_from_slice(&t.contents);
-            let mut count = 1;
-            cur = self.core.poll_transmit();
-            while count < max {
-                match &cur {
-                    Some(n)
-                        if n.destination == t.destination
-                            && n.source == t.source
-                            && n.contents.len() <= seg =>
-                    {
-                        self.batch.extend_from_slice(&n.contents);
-                        count += 1;
-                        let shorter = n.contents.len() < seg;
-                        cur = self.core.poll_transmit();
-                        if shorter {
-                            break; // only the last segment may be shorter
-                        }
-                    }
-                    _ => break,
-                }
-            }
-            let segment = (count > 1).then_some(seg);
             if let Err(e) = self.sockets[idx]
-                .send(t.destination, &self.batch, segment)
+                .send(t.destination, &self.batch[..t.len], t.segment_size)
                 .await
             {
                 tracing::debug!("send to {}: {e}", t.destination);
@@ -295,8 +275,9 @@ impl Driver {
         let cmd = self.weak_commands.upgrade()?;
         let (msgs_tx, msgs_rx) = mpsc::channel(CHANNEL_QUEUE);
         let (state_tx, state_rx) = watch::channel(state);
-        self.core
-            .set_buffered_amount_low_threshold(ch, self.high_water);
+        if let Some(mut c) = self.core.channel_mut(ch) {
+            c.set_buffered_amount_low_threshold(self.high_water);
+        }
         let label = self.core.channel(ch).map(|i| i.label).unwrap_or_default();
         self.slots.insert(
             ch,
@@ -444,9 +425,10 @@ impl Driver {
                 let _ = r.send(res);
             }
             Command::Send(ch, m, r) => {
-                let res = match m {
-                    Outgoing::Text(t) => core.send_text(now, ch, &t),
-                    Outgoing::Binary(b) => core.send_binary_bytes(now, ch, b),
+                let res = match (core.channel_mut(ch), m) {
+                    (None, _) => Err(tern_peer::PeerError::UnknownChannel(ch)),
+                    (Some(mut c), Outgoing::Text(t)) => c.send_text(now, &t),
+                    (Some(mut c), Outgoing::Binary(b)) => c.send_binary_bytes(now, b),
                 };
                 match res {
                     Err(e) => {
@@ -466,7 +448,9 @@ impl Driver {
                 }
             }
             Command::CloseChannel(ch) => {
-                let _ = core.close_channel(now, ch);
+                if let Some(mut c) = core.channel_mut(ch) {
+                    let _ = c.close(now);
+                }
             }
             Command::ChannelInfo(ch, r) => {
                 let _ = r.send(core.channel(ch));

@@ -1,7 +1,13 @@
-//! JSEP (RFC 8829) for data channels: the descriptions we write and what we
-//! take from the peer's. Only `m=application UDP/DTLS/SCTP
-//! webrtc-datachannel` is accepted; other sections are answered with port 0
-//! (rejected) until media lands.
+//! JSEP (RFC 8829): the descriptions we write and what we take from the
+//! peer's. This module holds what every m-section shares (the transport of a
+//! BUNDLE group: ICE credentials, candidates, DTLS fingerprint and role) and
+//! the session level; each m-section kind has its own module (`data`). Only
+//! `m=application UDP/DTLS/SCTP webrtc-datachannel` is accepted so far;
+//! other sections are answered with port 0 (rejected).
+
+mod data;
+
+pub(crate) use data::{data_section, SCTP_PORT};
 
 use tern_ice::Credentials;
 use tern_sdp::{
@@ -11,17 +17,33 @@ use tern_sdp::{
 
 use crate::error::PeerError;
 
-/// The protocol of a data section.
-pub(crate) const DATA_PROTOCOL: &str = "UDP/DTLS/SCTP";
-/// Its one format.
-pub(crate) const DATA_FORMAT: &str = "webrtc-datachannel";
-/// The SCTP port we use and require (RFC 8841; every browser uses 5000).
-pub(crate) const SCTP_PORT: u16 = 5000;
+/// A media section's identifier (`a=mid`, RFC 9143 §4): the key of a
+/// section through renegotiations and of a transceiver (W3C `mid`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mid(String);
+
+impl Mid {
+    /// A mid as written in SDP.
+    pub fn new(mid: impl Into<String>) -> Self {
+        Mid(mid.into())
+    }
+
+    /// The mid as written in SDP.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Mid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// What we take from the peer's description.
 #[derive(Debug, Clone)]
 pub(crate) struct RemoteTransport {
-    pub mid: Option<String>,
+    pub mid: Option<Mid>,
     pub creds: Credentials,
     pub lite: bool,
     pub fingerprint: [u8; 32],
@@ -43,17 +65,6 @@ pub(crate) struct LocalParams {
     pub max_message_size: usize,
     pub candidates: Vec<String>,
     pub end_of_candidates: bool,
-}
-
-/// The index of the data section: the first `m=application` with our
-/// protocol and format and a non-zero port.
-pub(crate) fn data_section(d: &SessionDescription) -> Option<usize> {
-    d.media.iter().position(|m| {
-        m.kind == "application"
-            && m.port != 0
-            && m.protocol.eq_ignore_ascii_case(DATA_PROTOCOL)
-            && m.formats.iter().any(|f| f == DATA_FORMAT)
-    })
 }
 
 /// An attribute from the section, else from the session level.
@@ -87,20 +98,9 @@ pub(crate) fn remote_transport(
         Some(v) => v.parse::<Setup>().map_err(PeerError::InvalidDescription)?,
         None => return bad("the data section has no a=setup"),
     };
-    if let Some(port) = m.sctp_port() {
-        if port != SCTP_PORT {
-            return Err(PeerError::Unsupported(format!(
-                "a=sctp-port:{port} (only {SCTP_PORT}, what browsers use)"
-            )));
-        }
-    }
-    let max_message_size = match m.max_message_size() {
-        None => 65_536,
-        Some(0) => usize::MAX,
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-    };
+    let max_message_size = data::remote_max_message_size(m)?;
     Ok(RemoteTransport {
-        mid: m.mid().map(String::from),
+        mid: m.mid().map(Mid::new),
         creds: Credentials {
             ufrag: ufrag.to_string(),
             pwd: pwd.to_string(),
@@ -122,9 +122,10 @@ fn fingerprint_attribute(fp: &[u8; 32]) -> Attribute {
     .to_attribute()
 }
 
-/// The data section we send.
-fn data_media(p: &LocalParams, mid: &str) -> MediaDescription {
-    let mut m = MediaDescription::new("application", 9, DATA_PROTOCOL, &[DATA_FORMAT]);
+/// The attributes of the BUNDLE group's transport, which every m-section
+/// we write carries (RFC 8843 §7.1.1 lets a BUNDLE-only section omit them,
+/// but browsers accept them everywhere and older peers need them).
+pub(crate) fn push_transport_attributes(p: &LocalParams, m: &mut MediaDescription) {
     m.connection = Some(Connection {
         net_type: "IN".into(),
         addr_type: "IP4".into(),
@@ -141,13 +142,6 @@ fn data_media(p: &LocalParams, mid: &str) -> MediaDescription {
     m.push_attribute(Attribute::new("ice-options", "trickle"));
     m.push_attribute(fingerprint_attribute(&p.fingerprint));
     m.push_attribute(p.setup.to_attribute());
-    m.push_attribute(Attribute::new("mid", mid));
-    m.push_attribute(Attribute::new("sctp-port", SCTP_PORT.to_string()));
-    m.push_attribute(Attribute::new(
-        "max-message-size",
-        p.max_message_size.to_string(),
-    ));
-    m
 }
 
 fn session(p: &LocalParams) -> SessionDescription {
@@ -157,7 +151,7 @@ fn session(p: &LocalParams) -> SessionDescription {
 }
 
 /// An offer: one data section with `mid` when there is one to offer.
-pub(crate) fn build_offer(p: &LocalParams, data_mid: Option<&str>) -> SessionDescription {
+pub(crate) fn build_offer(p: &LocalParams, data_mid: Option<&Mid>) -> SessionDescription {
     let mut d = session(p);
     if let Some(mid) = data_mid {
         d.attributes.insert(
@@ -168,7 +162,7 @@ pub(crate) fn build_offer(p: &LocalParams, data_mid: Option<&str>) -> SessionDes
             }
             .to_attribute(),
         );
-        d.media.push(data_media(p, mid));
+        d.media.push(data::data_media(p, mid.as_str()));
     }
     d
 }
@@ -184,7 +178,7 @@ pub(crate) fn build_answer(
     for (i, om) in offer.media.iter().enumerate() {
         if Some(i) == data_idx {
             let mid = om.mid().unwrap_or("0").to_string();
-            d.media.push(data_media(p, &mid));
+            d.media.push(data::data_media(p, &mid));
             let bundled = offer
                 .groups()
                 .iter()
