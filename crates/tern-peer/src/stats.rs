@@ -56,6 +56,10 @@ pub struct TransportStats {
     pub dtls_state: DtlsTransportState,
     /// `dtlsCipher`.
     pub dtls_cipher: Option<String>,
+    /// `srtpCipher`: the use_srtp profile DTLS negotiated (RFC 5764), named
+    /// as libwebrtc reports it (`AES_CM_128_HMAC_SHA1_80`,
+    /// `AEAD_AES_128_GCM`, `AEAD_AES_256_GCM`).
+    pub srtp_cipher: Option<String>,
     /// `selectedCandidatePairId`: an index into `candidate_pairs`.
     pub selected_candidate_pair_id: Option<usize>,
     /// DTLS counters (dropped records, retransmitted flights).
@@ -137,6 +141,15 @@ impl PeerConnection {
                     .as_ref()
                     .and_then(|d| d.cipher_suite())
                     .map(|s| format!("{s:?}")),
+                srtp_cipher: self.transport.srtp_profile.map(|p| {
+                    match p {
+                        tern_dtls::SrtpProfile::Aes128CmHmacSha1_80 => "AES_CM_128_HMAC_SHA1_80",
+                        tern_dtls::SrtpProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
+                        tern_dtls::SrtpProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
+                        _ => "unknown",
+                    }
+                    .to_string()
+                }),
                 dtls: self.transport.dtls.as_ref().map(|d| d.stats()),
                 selected_candidate_pair_id: selected.and_then(|(l, r)| {
                     pairs

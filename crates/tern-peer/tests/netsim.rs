@@ -113,6 +113,8 @@ fn offer_answer_trickle_and_a_data_channel_both_ways() {
         let s = p.pc.stats();
         assert!(s.transport.selected_candidate_pair_id.is_some());
         assert!(s.transport.dtls_cipher.is_some());
+        // Browsers offer use_srtp even without media and so do we: GCM first.
+        assert_eq!(s.transport.srtp_cipher.as_deref(), Some("AEAD_AES_128_GCM"));
         assert_eq!(s.peer_connection.data_channels_opened, 1);
         assert_eq!(s.data_channels.len(), 1);
     }

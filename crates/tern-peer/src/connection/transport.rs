@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tern_crypto::cert::{Certificate, Fingerprint};
-use tern_dtls::{Dtls, DtlsConfig, DtlsEvent};
+use tern_dtls::{Dtls, DtlsConfig, DtlsEvent, SrtpProfile};
 use tern_ice::{
     Candidate, IceAgent, IceConfig, IceConnectionState, IceEvent, IceGatheringState, PairState,
 };
@@ -83,6 +83,9 @@ pub(crate) struct Transport {
     /// Datagrams for the socket.
     pub out: VecDeque<Transmit>,
     pub counters: TransportCounters,
+    /// The use_srtp profile DTLS negotiated (RFC 5764 §4.1.2), once
+    /// connected. Its keys come from the exporter when media needs them.
+    pub srtp_profile: Option<SrtpProfile>,
 }
 
 impl Transport {
@@ -103,6 +106,7 @@ impl Transport {
             last_dtls_path: None,
             out: VecDeque::new(),
             counters: TransportCounters::default(),
+            srtp_profile: None,
         }
     }
 
@@ -367,7 +371,8 @@ impl Transport {
     pub fn poll_dtls_event(&mut self) -> Option<DtlsNews> {
         while let Some(e) = self.dtls.as_mut()?.poll_event() {
             match e {
-                DtlsEvent::Connected { .. } => {
+                DtlsEvent::Connected { srtp_profile, .. } => {
+                    self.srtp_profile = srtp_profile;
                     self.dtls_state = DtlsTransportState::Connected;
                     return Some(DtlsNews::Connected);
                 }
@@ -408,6 +413,7 @@ impl Transport {
     /// DTLS is finished (after `is_gone`): the endpoint is dropped.
     pub fn drop_dtls(&mut self) {
         self.dtls = None;
+        self.srtp_profile = None;
         self.dtls_state = DtlsTransportState::Closed;
     }
 
@@ -423,5 +429,6 @@ impl Transport {
         self.ice_state = IceConnectionState::Closed;
         self.dtls_state = DtlsTransportState::Closed;
         self.dtls = None;
+        self.srtp_profile = None;
     }
 }
