@@ -148,15 +148,33 @@ async fn send_json(ws: &mut Ws, v: Value) -> Result<(), String> {
         .map_err(|e| format!("signaling server: {e}"))
 }
 
-/// The next message other than a pong; the server's errors come back as
-/// `Err((code, what to say))`, the code being its stable one
-/// (docs/signaling.md), empty for a broken connection.
+/// How often a waiting side shows the server it is still there. The server
+/// drops a member that stays silent for its heartbeat timeout (30 s by
+/// default, shorter on some deployments), and a sender may wait for its
+/// receiver for many minutes (`--wait`).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// The next message other than a pong, pinging the server while waiting;
+/// the server's errors come back as `Err((code, what to say))`, the code
+/// being its stable one (docs/signaling.md), empty for a broken connection.
 async fn next_message(ws: &mut Ws, wait: Duration) -> Result<Value, (String, String)> {
     let broken = |why: String| (String::new(), why);
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let m = tokio::time::timeout(wait, ws.next())
-            .await
-            .map_err(|_| broken("the other side did not show up in time".into()))?
+        let beat = (tokio::time::Instant::now() + HEARTBEAT).min(deadline);
+        let m = match tokio::time::timeout_at(beat, ws.next()).await {
+            Ok(m) => m,
+            Err(_) if beat >= deadline => {
+                return Err(broken("the other side did not show up in time".into()))
+            }
+            Err(_) => {
+                send_json(ws, json!({"type": "ping"}))
+                    .await
+                    .map_err(broken)?;
+                continue;
+            }
+        };
+        let m = m
             .ok_or_else(|| broken("the signaling server closed the connection".into()))?
             .map_err(|e| broken(format!("signaling server: {e}")))?;
         if let Message::Text(t) = m {

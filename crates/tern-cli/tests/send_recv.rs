@@ -646,3 +646,58 @@ fn on_a_terminal_recv_asks_first() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A waiting sender keeps its place: the CLI pings the server while it
+/// waits, so a server that drops silent members (after 7 s here, 30 s by
+/// default) keeps the sender until the receiver comes 12 s later. Before
+/// the CLI sent heartbeats, the default 10-minute `--wait` could never be
+/// reached.
+#[test]
+fn a_waiting_sender_outlives_the_servers_heartbeat_timeout() {
+    let d = tmp("heartbeat");
+    let cfg = d.join("serve.toml");
+    std::fs::write(&cfg, "heartbeat_timeout_secs = 7\n").unwrap();
+    let mut c = tern()
+        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Proc(c);
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let sender = start_send(
+        &url,
+        &[
+            "--text",
+            "still here",
+            "--code",
+            "31-fern-owl",
+            "--wait",
+            "1",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let r = tern()
+        .args(["recv", "31-fern-owl", "--server", &url])
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        s.status.success() && r.status.success(),
+        "{}\n{}",
+        text(&s),
+        text(&r)
+    );
+    assert_eq!(String::from_utf8_lossy(&r.stdout), "still here\n");
+    let _ = std::fs::remove_dir_all(&d);
+}
