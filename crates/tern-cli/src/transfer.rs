@@ -29,6 +29,9 @@ const BLOCK: usize = 1 << 20;
 const READ_AHEAD: usize = 8;
 const WRITE_BEHIND: usize = 128; // messages of up to CHUNK bytes
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+/// The most files one transfer may announce (the list is checked and kept
+/// in memory before anything is accepted).
+const MAX_FILES: usize = 100_000;
 
 /// Arguments of `tern send`.
 #[derive(clap::Args)]
@@ -227,17 +230,53 @@ struct Collected {
     skipped: Vec<String>,
 }
 
+/// `s` as a terminal may show it: control characters (escape sequences
+/// that could rewrite the screen or the prompt, newlines in a file name)
+/// are written as `\u{..}` escapes instead of being interpreted.
+fn for_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The sum of the announced sizes, unless it overflows.
+fn total_size(files: &[Entry]) -> Option<u64> {
+    files.iter().try_fold(0u64, |t, e| t.checked_add(e.size))
+}
+
+/// Hidden files (a component starting with a dot), which a person at the
+/// prompt should know about: `.bashrc`, `.ssh/…`.
+fn hidden_count(files: &[Entry]) -> usize {
+    files
+        .iter()
+        .filter(|e| e.path.split('/').any(|c| c.starts_with('.')))
+        .count()
+}
+
 /// Shows what comes and asks the person at the terminal; `true` unless
 /// they answer no (or standard input ends).
 async fn ask(files: &[Entry], total: u64, out: &Path) -> bool {
-    let mut list: Vec<&str> = files.iter().take(5).map(|e| e.path.as_str()).collect();
+    let mut list: Vec<String> = files
+        .iter()
+        .take(5)
+        .map(|e| for_terminal(&e.path))
+        .collect();
     let more = files.len().saturating_sub(list.len());
-    let extra = format!("… and {more} more");
     if more > 0 {
-        list.push(&extra);
+        list.push(format!("… and {more} more"));
     }
+    let hidden = match hidden_count(files) {
+        0 => String::new(),
+        n => format!(" ({n} of them hidden: names starting with a dot)"),
+    };
     eprint!(
-        "Receive {} file(s), {:.1} MB, into {}?\n  {}\n[Y/n] ",
+        "Receive {} file(s){hidden}, {:.1} MB, into {}?\n  {}\n[Y/n] ",
         files.len(),
         total as f64 / 1e6,
         out.display(),
@@ -273,6 +312,58 @@ fn safe_path(out: &Path, rel: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(out.join(p))
+}
+
+/// Creates the directories of `target` below `out` one component at a
+/// time, refusing to pass through a symbolic link: a link that already
+/// sits inside `out` (say `out/docs -> /etc`) must not let a sender write
+/// outside it. `target` comes from [`safe_path`], so it is `out` joined
+/// with normal components only.
+fn create_dirs_below(out: &Path, target: &Path) -> Result<(), String> {
+    let rel = target.strip_prefix(out).map_err(|_| {
+        format!(
+            "refusing {} (not inside the output directory)",
+            target.display()
+        )
+    })?;
+    // `out` itself is the person's choice, links and all; below it only
+    // what we create ourselves is trusted.
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut at = out.to_path_buf();
+    let parents: Vec<Component> = rel.components().collect();
+    for c in parents.iter().take(parents.len().saturating_sub(1)) {
+        at.push(c);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "refusing to write through the symbolic link {} (it may point outside the output directory)",
+                    at.display()
+                ))
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(format!("{} exists and is not a directory", at.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?
+            }
+            Err(e) => return Err(format!("{}: {e}", at.display())),
+        }
+    }
+    Ok(())
+}
+
+/// A new file that is not a link: `create_new` (O_CREAT|O_EXCL) neither
+/// follows a symbolic link nor reuses a file someone put there.
+fn create_part(part: &Path) -> std::io::Result<std::fs::File> {
+    match std::fs::symlink_metadata(part) {
+        // A stale part file of ours from an interrupted transfer goes; a
+        // link or anything else in its place is left alone and refused.
+        Ok(m) if m.is_file() => std::fs::remove_file(part)?,
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(part)
 }
 
 fn bar(total: u64) -> ProgressBar {
@@ -391,7 +482,8 @@ fn write_file(
         hash.update(&b);
         w.write_all(&b)?;
     }
-    w.flush()?;
+    // On disk before the sender is told the transfer succeeded.
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(hex(&hash.finish()))
 }
 
@@ -615,8 +707,14 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
 async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode, String> {
     let header = next_control(dc, Duration::from_secs(60)).await?;
     if let Some(text) = header.text {
-        // The text on standard output, alone (scripts take it from there).
-        println!("{text}");
+        // The text on standard output, alone (scripts take it from there);
+        // on a terminal its control characters are shown, not obeyed.
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            let lines: Vec<String> = text.split('\n').map(for_terminal).collect();
+            println!("{}", lines.join("\n"));
+        } else {
+            println!("{text}");
+        }
         dc.send_text(control(&Control {
             done: Some(true),
             ..Control::default()
@@ -637,7 +735,15 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             .await;
         Err::<ExitCode, String>(why)
     };
-    let mut targets = Vec::new();
+    if files.len() > MAX_FILES {
+        return refuse(format!(
+            "the sender listed {} files; at most {MAX_FILES} are taken at once",
+            files.len()
+        ))
+        .await;
+    }
+    let mut targets = Vec::with_capacity(files.len());
+    let mut seen = std::collections::HashSet::with_capacity(files.len());
     for e in &files {
         let p = match safe_path(&args.out, &e.path) {
             Ok(p) => p,
@@ -650,8 +756,8 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             ))
             .await;
         }
-        if targets.contains(&p) {
-            return refuse(format!("the sender listed {} twice", e.path)).await;
+        if !seen.insert(p.clone()) {
+            return refuse(format!("the sender listed {} twice", for_terminal(&e.path))).await;
         }
         targets.push(p);
     }
@@ -662,7 +768,11 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
             Err(why) => return refuse(why).await,
         }
     }
-    let total: u64 = files.iter().map(|e| e.size).sum();
+    // Checked: sizes of 2^64-1 and 1 must not wrap to 0 and slip past the
+    // free-space check and the prompt.
+    let Some(total) = total_size(&files) else {
+        return refuse("the sender's file sizes add up to more than 2^64 bytes".into()).await;
+    };
     if let Some(free) = free_space(&args.out) {
         if total > free {
             return refuse(format!(
@@ -687,10 +797,8 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
     let pb = bar(total);
     let t0 = Instant::now();
     for (e, target) in files.iter().zip(&targets) {
-        if let Some(dir) = target.parent() {
-            if let Err(err) = tokio::fs::create_dir_all(dir).await {
-                return refuse(format!("{}: {err}", dir.display())).await;
-            }
+        if let Err(why) = create_dirs_below(&args.out, target) {
+            return refuse(why).await;
         }
         let part = target.with_extension(format!(
             "{}tern-part",
@@ -699,7 +807,7 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
                 .map(|x| format!("{}.", x.to_string_lossy()))
                 .unwrap_or_default()
         ));
-        let file = match std::fs::File::create(&part) {
+        let file = match create_part(&part) {
             Ok(f) => f,
             Err(err) => return refuse(format!("{}: {err}", part.display())).await,
         };
@@ -771,8 +879,9 @@ async fn receive_files(dc: &mut DataChannel, args: &RecvArgs) -> Result<ExitCode
         }
     }
     for d in &empty_dirs {
-        if let Err(err) = tokio::fs::create_dir_all(d).await {
-            return refuse(format!("{}: {err}", d.display())).await;
+        // The directory itself too: its last component is a directory.
+        if let Err(why) = create_dirs_below(&args.out, &d.join("x")) {
+            return refuse(why).await;
         }
     }
     pb.finish_and_clear();
@@ -851,6 +960,55 @@ mod tests {
         assert_eq!(paths(&files), ["x/same.txt", "y/same.txt"]);
         let e = collect(&[PathBuf::from("/dev/null")]).err().unwrap();
         assert!(e.contains("not a regular file or directory"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    fn entry(path: &str, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            size,
+        }
+    }
+
+    #[test]
+    fn sizes_that_would_wrap_are_refused() {
+        assert_eq!(total_size(&[entry("a", u64::MAX), entry("b", 1)]), None);
+        assert_eq!(total_size(&[entry("a", 5), entry("b", 7)]), Some(12));
+    }
+
+    #[test]
+    fn names_and_texts_show_escape_codes_instead_of_obeying_them() {
+        assert_eq!(for_terminal("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(for_terminal("two\nlines"), "two\\u{a}lines");
+        assert_eq!(for_terminal("fine ✓.txt"), "fine ✓.txt");
+        assert_eq!(
+            hidden_count(&[entry(".bashrc", 1), entry("a/.ssh/id", 1), entry("b", 1)]),
+            2
+        );
+    }
+
+    #[test]
+    fn directories_are_never_made_through_a_link() {
+        let d = tmp("links");
+        let out = d.join("out");
+        let outside = d.join("outside");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, out.join("docs")).unwrap();
+        let target = safe_path(&out, "docs/deep/passwd").unwrap();
+        let e = create_dirs_below(&out, &target).unwrap_err();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(std::fs::read_dir(&outside).unwrap().next().is_none());
+        // Normal nesting is made.
+        let target = safe_path(&out, "a/b/c.txt").unwrap();
+        create_dirs_below(&out, &target).unwrap();
+        assert!(out.join("a/b").is_dir());
+        // A link where the part file goes is not followed or replaced.
+        std::fs::write(outside.join("victim"), b"keep").unwrap();
+        let part = out.join("a/b/c.txt.tern-part");
+        std::os::unix::fs::symlink(outside.join("victim"), &part).unwrap();
+        assert!(create_part(&part).is_err());
+        assert_eq!(std::fs::read(outside.join("victim")).unwrap(), b"keep");
         let _ = std::fs::remove_dir_all(&d);
     }
 }

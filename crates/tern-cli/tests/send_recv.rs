@@ -248,25 +248,45 @@ fn directories_empty_files_existing_files_and_wrong_codes() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-/// A full disk (the partial file is a link to /dev/full, whose writes fail
-/// with ENOSPC): the receiver stops with a message that says so and removes
-/// the partial file, and the sender is told the transfer failed.
+/// A write that fails in the middle of a file, as on a full disk: the
+/// receiver runs with a 2 MiB file-size limit (and SIGXFSZ ignored, so the
+/// write fails with EFBIG instead of killing it). It stops with a message
+/// that says so and removes the partial file, and the sender is told the
+/// transfer failed. (An earlier version linked the partial file to
+/// /dev/full; the receiver now refuses to write through any link.)
 #[test]
-fn a_full_disk_stops_both_sides_with_a_clear_message() {
+fn a_failing_write_stops_both_sides_with_a_clear_message() {
     let (_s, url) = serve();
     let d = tmp("full");
     let src = d.join("big.bin");
     write_file(&src, 8 << 20, 3);
     let out = d.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    std::os::unix::fs::symlink("/dev/full", out.join("big.bin.tern-part")).unwrap();
-    let (s, r) = transfer(&url, &[&src], "17-fern-owl", "17-fern-owl", &out, &[]);
+    let sender = start_send(
+        &url,
+        &[
+            src.to_str().unwrap(),
+            "--code",
+            "17-fern-owl",
+            "--wait",
+            "1",
+        ],
+    );
+    let r = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 2048; exec "$0" recv 17-fern-owl --server "$1" --out "$2""#)
+        .arg(env!("CARGO_BIN_EXE_tern"))
+        .arg(&url)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
     assert!(
         !r.status.success() && text(&r).contains("disk full"),
         "{}",
         text(&r)
     );
-    assert!(text(&r).contains("No space left on device"), "{}", text(&r));
+    assert!(text(&r).contains("File too large"), "{}", text(&r));
     assert!(
         !s.status.success() && text(&s).contains("disk full"),
         "{}",
@@ -699,5 +719,35 @@ fn a_waiting_sender_outlives_the_servers_heartbeat_timeout() {
         text(&r)
     );
     assert_eq!(String::from_utf8_lossy(&r.stdout), "still here\n");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A symbolic link already inside `--out` does not let a sender write
+/// outside it: a directory named like the link is refused, and nothing
+/// lands where the link points.
+#[test]
+fn a_link_inside_out_is_never_written_through() {
+    let (_s, url) = serve();
+    let d = tmp("linkout");
+    let src = d.join("docs");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("passwd"), b"pwned").unwrap();
+    let out = d.join("out");
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("docs")).unwrap();
+    let (s, r) = transfer(
+        &url,
+        &[&src],
+        "32-fern-owl",
+        "32-fern-owl",
+        &out,
+        &["--yes"],
+    );
+    assert!(!r.status.success(), "{}", text(&r));
+    assert!(text(&r).contains("symbolic link"), "{}", text(&r));
+    assert!(!s.status.success(), "the sender is told: {}", text(&s));
+    assert!(std::fs::read_dir(&outside).unwrap().next().is_none());
     let _ = std::fs::remove_dir_all(&d);
 }
