@@ -5,3 +5,10 @@
 pub mod channel_data;
 
 pub use channel_data::{ChannelData, ChannelDataError, ChannelNumber};
+pub mod auth;
+pub mod policy;
+pub mod server;
+
+pub use auth::{CredentialStore, RestSecret, StaticUsers};
+pub use policy::{Cidr, PeerPolicy};
+pub use server::{ClientTransport, ServerConfig, ServerStats, TurnServer};
