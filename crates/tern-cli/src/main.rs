@@ -6,6 +6,7 @@ mod ping;
 mod serve;
 mod signal;
 mod transfer;
+mod turn;
 mod wormhole;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Send(transfer::SendArgs),
     /// Receive what `tern send` offers under a code.
     Recv(transfer::RecvArgs),
+    /// Run a TURN relay server (UDP, TCP, TLS).
+    Turn(turn::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Command::Token(a) => serve::token(a),
             Command::Send(a) => transfer::send(a).await,
             Command::Recv(a) => transfer::recv(a).await,
+            Command::Turn(a) => turn::run(a).await,
         }
     });
     match result {

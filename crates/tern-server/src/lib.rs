@@ -9,6 +9,7 @@ mod metrics;
 mod signaling;
 mod stun;
 pub mod token;
+pub mod turn;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -7,11 +7,14 @@
 
 use core::fmt;
 
-/// RFC 8656 §12: channel numbers 0x4000 through 0x4FFF may be bound; the first
-/// two bits of a ChannelData message are 0b01 (RFC 7983 demultiplexes on 64–79).
+/// The lowest channel number (RFC 8656 §12).
 pub const CHANNEL_MIN: u16 = 0x4000;
-/// The highest channel number a client may bind.
-pub const CHANNEL_MAX: u16 = 0x4FFF;
+/// The highest channel number accepted. RFC 8656 §12 lets clients bind
+/// 0x4000–0x4FFF only (so the first byte stays in RFC 7983's TURN range,
+/// 64–79), but RFC 5766 allowed up to 0x7FFE and clients written to it
+/// (coturn's own turnutils_uclient among them) still pick numbers there. A
+/// server accepts them, as coturn does; tern's client binds from 0x4000 up.
+pub const CHANNEL_MAX: u16 = 0x7FFE;
 /// Size of the ChannelData header.
 pub const HEADER_LEN: usize = 4;
 
@@ -25,7 +28,8 @@ mod field {
 pub struct ChannelNumber(u16);
 
 impl ChannelNumber {
-    /// The number, if it lies in 0x4000–0x4FFF (RFC 8656 §12).
+    /// The number, if it lies in 0x4000–0x7FFE (RFC 5766 §11; RFC 8656
+    /// narrows what clients pick to 0x4000–0x4FFF).
     pub fn new(n: u16) -> Option<Self> {
         (CHANNEL_MIN..=CHANNEL_MAX).contains(&n).then_some(Self(n))
     }
@@ -48,7 +52,7 @@ impl fmt::Display for ChannelNumber {
 pub enum ChannelDataError {
     /// Shorter than the 4-byte header.
     Truncated,
-    /// The channel number is outside 0x4000–0x4FFF (0x5000–0x7FFF are reserved).
+    /// The channel number is outside 0x4000–0x7FFE.
     InvalidChannel(u16),
     /// The length field claims more bytes than the buffer holds.
     LengthExceedsBuffer {
@@ -204,8 +208,8 @@ mod tests {
             ChannelDataError::Truncated
         );
         assert_eq!(
-            ChannelData::new_checked(&[0x50u8, 0x00, 0, 0][..]).unwrap_err(),
-            ChannelDataError::InvalidChannel(0x5000)
+            ChannelData::new_checked(&[0x7Fu8, 0xFF, 0, 0][..]).unwrap_err(),
+            ChannelDataError::InvalidChannel(0x7FFF)
         );
         assert_eq!(
             ChannelData::new_checked(&[0x40u8, 0x00, 0, 5, 1, 2][..]).unwrap_err(),
@@ -216,6 +220,8 @@ mod tests {
         );
         assert!(ChannelNumber::new(0x3FFF).is_none());
         assert!(ChannelNumber::new(0x4FFF).is_some());
+        assert!(ChannelNumber::new(0x7FFE).is_some(), "RFC 5766's range");
+        assert!(ChannelNumber::new(0x7FFF).is_none());
         assert!(stream_frame_len(&[0x80, 0, 0, 0]).is_err());
         assert_eq!(stream_frame_len(&[0x00, 0x01, 0, 8]), Ok(Some(28)));
         assert_eq!(stream_frame_len(&[0x00, 0x01]), Ok(None));

@@ -141,6 +141,9 @@ impl TurnServer {
         let m = &req.msg;
         let transport = match m.get(attr_type::REQUESTED_TRANSPORT) {
             Some(Ok(Attribute::RequestedTransport(17))) => RelayTransport::Udp,
+            Some(Ok(Attribute::RequestedTransport(6))) if !self.cfg.tcp_relay => {
+                return self.error(req, UNSUPPORTED_TRANSPORT_PROTOCOL, Some(auth), &[]);
+            }
             Some(Ok(Attribute::RequestedTransport(6))) if ft.transport != ClientTransport::Udp => {
                 RelayTransport::Tcp
             }

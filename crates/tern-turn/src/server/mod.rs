@@ -272,6 +272,9 @@ pub struct ServerConfig {
     pub max_queue: usize,
     /// Peer address policy.
     pub policy: PeerPolicy,
+    /// RFC 6062 TCP allocations are offered (the driver must then serve
+    /// the TCP events); without, a TCP REQUESTED-TRANSPORT gets 442.
+    pub tcp_relay: bool,
 }
 
 impl ServerConfig {
@@ -303,6 +306,7 @@ impl ServerConfig {
             strict_amplification: false,
             max_queue: 4096,
             policy: PeerPolicy::new(),
+            tcp_relay: true,
         }
     }
 }
