@@ -1,0 +1,217 @@
+//! `tern turn` as an operator runs it, driven by coturn's own test client
+//! (`turnutils_uclient`, with `turnutils_peer` as the far end): channels and
+//! Send indications over UDP, TCP and TLS with several clients, every
+//! message back; the default peer policy refusing loopback; wrong
+//! passwords refused.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{tern, Proc};
+
+/// coturn's tools, or `None` (with a note) when they are not installed; the
+/// test command installs them, so under CI their absence is a failure.
+fn coturn_tools() -> Option<()> {
+    let have = Command::new("turnutils_uclient")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "turnutils_uclient missing under CI (scripts/test installs coturn)"
+        );
+        eprintln!("skipping: turnutils_uclient is not installed (apt-get install coturn)");
+        return None;
+    }
+    Some(())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tern-turn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Server {
+    _proc: Proc,
+    udp: SocketAddr,
+    tcp: SocketAddr,
+    tls: Option<SocketAddr>,
+}
+
+/// Parses `udp [a], tcp [b], tls [c]` from the start line.
+fn listed(line: &str, what: &str) -> Option<SocketAddr> {
+    let at = line.find(&format!("{what} ["))? + what.len() + 2;
+    let end = line[at..].find(']')? + at;
+    line[at..end].split(", ").next()?.parse().ok()
+}
+
+fn start(dir: &Path, relay_range: &str, extra: &[&str], tls: bool) -> Server {
+    let cfg = dir.join("turn.toml");
+    // uclient never deallocates; its allocations live out their lifetime.
+    std::fs::write(
+        &cfg,
+        "max_allocations_per_user = 200\nmax_allocations_per_ip = 200\n",
+    )
+    .unwrap();
+    let mut cmd = tern();
+    cmd.args([
+        "turn",
+        "--listen",
+        "127.0.0.1:0",
+        "--tcp-listen",
+        "127.0.0.1:0",
+    ])
+    .arg("--config")
+    .arg(&cfg)
+    .args([
+        "--user",
+        "u:p",
+        "--realm",
+        "test",
+        "--relay-range",
+        "42000-42400",
+    ])
+    .args(extra);
+    if tls {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let ok = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        cmd.args(["--tls-listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key);
+    }
+    let mut c = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let proc = Proc(c);
+    Server {
+        udp: listed(&line, "udp").unwrap_or_else(|| panic!("{line}")),
+        tcp: listed(&line, "tcp").unwrap_or_else(|| panic!("{line}")),
+        tls: listed(&line, "tls"),
+        _proc: proc,
+    }
+}
+
+/// `turnutils_peer` on a free port: it echoes what reaches it.
+fn peer() -> (Proc, u16) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = Command::new("turnutils_peer")
+        .args(["-L", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (Proc(p), port)
+}
+
+/// Runs uclient; returns (success, sent, received, output).
+fn uclient(
+    flags: &[&str],
+    server: SocketAddr,
+    peer_port: u16,
+    pass: &str,
+) -> (bool, u64, u64, String) {
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("turnutils_uclient")
+        .args(flags)
+        .args(["-m", "4", "-n", "50", "-l", "170", "-u", "u", "-w", pass])
+        .args(["-e", "127.0.0.1", "-r", &peer_port.to_string()])
+        .args(["-p", &server.port().to_string(), "127.0.0.1"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let num = |key: &str| -> u64 {
+        text.lines()
+            .rev()
+            .find_map(|l| {
+                let at = l.find(key)? + key.len();
+                l[at..]
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    let (sent, got) = (num("tot_send_msgs="), num("tot_recv_msgs="));
+    (out.status.success(), sent, got, text)
+}
+
+#[test]
+fn coturns_client_relays_every_message_over_udp_tcp_and_tls() {
+    let Some(()) = coturn_tools() else { return };
+    let d = tmp("relay");
+    let s = start(&d, "42000-42400", &["--allow-peer", "127.0.0.1/32"], true);
+    let (_p, port) = peer();
+    let tls = s.tls.expect("a TLS listener");
+    for (flags, server) in [
+        (&[][..], s.udp),
+        (&["-s"][..], s.udp),
+        (&["-t"][..], s.tcp),
+        (&["-t", "-s"][..], s.tcp),
+        (&["-t", "-S"][..], tls),
+    ] {
+        let (ok, sent, got, text) = uclient(flags, server, port, "p");
+        assert!(ok, "{flags:?}: {text}");
+        // 4 clients (each with RTP and RTCP allocations), 50 messages each.
+        assert!(sent >= 200, "{flags:?}: {text}");
+        assert_eq!(got, sent, "{flags:?}: every message back: {text}");
+        assert!(text.contains("Total lost packets 0 "), "{flags:?}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn loopback_peers_are_denied_by_default_and_wrong_passwords_refused() {
+    let Some(()) = coturn_tools() else { return };
+    let d = tmp("deny");
+    let s = start(&d, "42500-42600", &[], false);
+    let (_p, port) = peer();
+    let (ok, _, got, text) = uclient(&[], s.udp, port, "p");
+    assert!(!ok && got == 0, "a loopback peer must be refused: {text}");
+    assert!(text.contains("403"), "{text}");
+    let (ok, _, got, text) = uclient(&[], s.udp, port, "wrong");
+    assert!(!ok && got == 0, "{text}");
+    // uclient reports the failed credential retry as a failed allocation.
+    assert!(
+        text.contains("Cannot complete Allocation") || text.contains("401"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
