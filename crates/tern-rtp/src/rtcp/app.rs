@@ -24,7 +24,10 @@ impl<T: AsRef<[u8]>> App<T> {
             return Err(malformed(packet_type::APP, "no room for SSRC and name"));
         }
         if body % 4 != 0 {
-            return Err(malformed(packet_type::APP, "data not a multiple of 32 bits"));
+            return Err(malformed(
+                packet_type::APP,
+                "data not a multiple of 32 bits",
+            ));
         }
         Ok(Self { buffer, f })
     }
@@ -57,7 +60,9 @@ pub fn write_app(
     data: &[u8],
 ) -> Result<usize, RtcpError> {
     if data.len() % 4 != 0 {
-        return Err(RtcpError::InvalidInput("APP data not a multiple of 32 bits"));
+        return Err(RtcpError::InvalidInput(
+            "APP data not a multiple of 32 bits",
+        ));
     }
     let len = HEADER_LEN + 8 + data.len();
     ensure(out, len)?;
@@ -74,11 +79,40 @@ mod tests {
 
     // libwebrtc modules/rtp_rtcp/source/rtcp_packet/app_unittest.cc.
     const WITH_DATA: [u8; 20] = [
-        0x80 | 0x1e, 204, 0x00, 0x04, 0x12, 0x34, 0x56, 0x78, b'n', b'a', b'm', b'e', b't', b'e',
-        b's', b't', b'd', b'a', b't', b'a',
+        0x80 | 0x1e,
+        204,
+        0x00,
+        0x04,
+        0x12,
+        0x34,
+        0x56,
+        0x78,
+        b'n',
+        b'a',
+        b'm',
+        b'e',
+        b't',
+        b'e',
+        b's',
+        b't',
+        b'd',
+        b'a',
+        b't',
+        b'a',
     ];
     const WITHOUT_DATA: [u8; 12] = [
-        0x80 | 0x1e, 204, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78, b'n', b'a', b'm', b'e',
+        0x80 | 0x1e,
+        204,
+        0x00,
+        0x02,
+        0x12,
+        0x34,
+        0x56,
+        0x78,
+        b'n',
+        b'a',
+        b'm',
+        b'e',
     ];
 
     #[test]
@@ -97,8 +131,22 @@ mod tests {
         let small = [0x80 | 0x1e, 204, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78];
         assert!(App::new_checked(&small[..]).is_err());
         let unaligned = [
-            0xa0 | 0x1e, 204, 0x00, 0x03, 0x12, 0x34, 0x56, 0x78, b'n', b'a', b'm', b'e', b'd',
-            b'a', b't', 1,
+            0xa0 | 0x1e,
+            204,
+            0x00,
+            0x03,
+            0x12,
+            0x34,
+            0x56,
+            0x78,
+            b'n',
+            b'a',
+            b'm',
+            b'e',
+            b'd',
+            b'a',
+            b't',
+            1,
         ];
         assert!(App::new_checked(&unaligned[..]).is_err());
     }

@@ -48,7 +48,11 @@ impl<T: AsRef<[u8]>> Bye<T> {
 }
 
 /// RFC 3550 §6.6: writes a BYE into `out`; returns its length.
-pub fn write_bye(out: &mut [u8], sources: &[Ssrc], reason: Option<&[u8]>) -> Result<usize, RtcpError> {
+pub fn write_bye(
+    out: &mut [u8],
+    sources: &[Ssrc],
+    reason: Option<&[u8]>,
+) -> Result<usize, RtcpError> {
     if sources.len() > 31 {
         return Err(RtcpError::InvalidInput("more than 31 sources in a BYE"));
     }
@@ -99,7 +103,10 @@ mod tests {
             let n = write_bye(&mut out, &[0x12345678, 0x22232425], Some(&reason)).unwrap();
             assert_eq!(n % 4, 0);
             let b = Bye::new_checked(&out[..n]).unwrap();
-            assert_eq!(b.sources().collect::<Vec<_>>(), vec![0x12345678, 0x22232425]);
+            assert_eq!(
+                b.sources().collect::<Vec<_>>(),
+                vec![0x12345678, 0x22232425]
+            );
             assert_eq!(b.reason(), Some(&reason[..]));
         }
     }
@@ -114,6 +121,9 @@ mod tests {
         let p = [0x81, 203, 0, 2, 1, 2, 3, 4, 4, b'F', b'O', b'O'];
         assert!(Bye::new_checked(&p[..]).is_err());
         let p = [0x81, 203, 0, 2, 1, 2, 3, 4, 3, b'F', b'O', b'O'];
-        assert_eq!(Bye::new_checked(&p[..]).unwrap().reason(), Some(&b"FOO"[..]));
+        assert_eq!(
+            Bye::new_checked(&p[..]).unwrap().reason(),
+            Some(&b"FOO"[..])
+        );
     }
 }

@@ -181,13 +181,10 @@ impl<'a> CcfbReportBlock<'a> {
     /// (sequence number, metric) for each reported packet.
     pub fn metrics(&self) -> impl Iterator<Item = (SeqNo, CcfbMetric)> + 'a {
         let begin = self.begin_seq;
-        self.metrics
-            .chunks_exact(2)
-            .enumerate()
-            .map(move |(i, m)| {
-                // i < 16384, so the cast cannot truncate.
-                (begin.wrapping_add(i as u16), CcfbMetric::decode(be16(m, 0)))
-            })
+        self.metrics.chunks_exact(2).enumerate().map(move |(i, m)| {
+            // i < 16384, so the cast cannot truncate.
+            (begin.wrapping_add(i as u16), CcfbMetric::decode(be16(m, 0)))
+        })
     }
 }
 
@@ -243,14 +240,17 @@ mod tests {
 
     // pion/rtcp rfc8888_test.go TestCCFeedbackReportUnmarshalMarshal "Report".
     const REPORT: [u8; 44] = [
-        0x8B, 0xCD, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
-        0x00, 0x04, 0x9F, 0xFD, 0x9F, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
-        0x00, 0x02, 0x00, 0x03, 0x9F, 0xFD, 0x9F, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x01,
+        0x8B, 0xCD, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00,
+        0x04, 0x9F, 0xFD, 0x9F, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x02,
+        0x00, 0x03, 0x9F, 0xFD, 0x9F, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
     ];
 
     fn rx(ato: u16) -> CcfbMetric {
-        CcfbMetric { received: true, ecn: Ecn::NotEct, arrival_time_offset: ato }
+        CcfbMetric {
+            received: true,
+            ecn: Ecn::NotEct,
+            arrival_time_offset: ato,
+        }
     }
 
     #[test]
@@ -260,29 +260,68 @@ mod tests {
         assert_eq!(v.report_timestamp(), 1);
         let blocks: Vec<_> = v.blocks().collect();
         assert_eq!(blocks.len(), 2);
-        assert_eq!((blocks[0].ssrc, blocks[0].begin_seq, blocks[0].num_reports()), (1, 2, 4));
+        assert_eq!(
+            (blocks[0].ssrc, blocks[0].begin_seq, blocks[0].num_reports()),
+            (1, 2, 4)
+        );
         let m: Vec<_> = blocks[0].metrics().collect();
-        assert_eq!(m, vec![(2, rx(8189)), (3, rx(8188)), (4, CcfbMetric::default()), (5, CcfbMetric::default())]);
+        assert_eq!(
+            m,
+            vec![
+                (2, rx(8189)),
+                (3, rx(8188)),
+                (4, CcfbMetric::default()),
+                (5, CcfbMetric::default())
+            ]
+        );
         assert_eq!(blocks[1].num_reports(), 3);
-        let a = [rx(8189), rx(8188), CcfbMetric::default(), CcfbMetric::default()];
+        let a = [
+            rx(8189),
+            rx(8188),
+            CcfbMetric::default(),
+            CcfbMetric::default(),
+        ];
         let streams = [
-            CcfbStream { ssrc: 1, begin_seq: 2, metrics: &a },
-            CcfbStream { ssrc: 2, begin_seq: 2, metrics: &a[..3] },
+            CcfbStream {
+                ssrc: 1,
+                begin_seq: 2,
+                metrics: &a,
+            },
+            CcfbStream {
+                ssrc: 2,
+                begin_seq: 2,
+                metrics: &a[..3],
+            },
         ];
         let mut out = [0u8; 64];
         let n = write_ccfb(&mut out, 1, &streams, 1).unwrap();
         assert_eq!(&out[..n], &REPORT);
         // pion "EmtpyReport".
-        let empty = [0x8B, 0xCD, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01];
+        let empty = [
+            0x8B, 0xCD, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+        ];
         assert_eq!(write_ccfb(&mut out, 1, &[], 1).unwrap(), 12);
         assert_eq!(&out[..12], &empty);
-        assert_eq!(CongestionFeedback::new_checked(&empty[..]).unwrap().blocks().count(), 0);
+        assert_eq!(
+            CongestionFeedback::new_checked(&empty[..])
+                .unwrap()
+                .blocks()
+                .count(),
+            0
+        );
     }
 
     #[test]
     fn metric_bits_and_bad_lengths() {
         // pion rfc8888_test.go metric block vectors.
-        assert_eq!(CcfbMetric::decode(0xFFF8), CcfbMetric { received: true, ecn: Ecn::Ce, arrival_time_offset: 8184 });
+        assert_eq!(
+            CcfbMetric::decode(0xFFF8),
+            CcfbMetric {
+                received: true,
+                ecn: Ecn::Ce,
+                arrival_time_offset: 8184
+            }
+        );
         assert_eq!(CcfbMetric::decode(0x6200), CcfbMetric::default());
         assert_eq!(rx(8191).encode(), 0x9FFF);
         // num_reports 6 where 4 fit (pion "incorrectNumReports").

@@ -143,19 +143,23 @@ mod tests {
         // pion/rtcp sender_report_test.go "with extension" (pion/rtcp#447):
         // an SR followed by an SDES with a CNAME, as one datagram.
         let d = [
-            0x80, 0xc8, 0x0, 0x6, 0x2b, 0x7e, 0xc0, 0xc5, 0xe0, 0x20, 0xa2, 0xa9, 0x52, 0xa5,
-            0x3f, 0xc0, 0x2e, 0x48, 0xa5, 0x52, 0x0, 0x0, 0x0, 0x46, 0x0, 0x0, 0x12, 0x1d, 0x81,
-            0xca, 0x0, 0x6, 0x2b, 0x7e, 0xc0, 0xc5, 0x1, 0x10, 0x4c, 0x63, 0x49, 0x66, 0x7a,
-            0x58, 0x6f, 0x6e, 0x44, 0x6f, 0x72, 0x64, 0x53, 0x65, 0x57, 0x36, 0x0, 0x0,
+            0x80, 0xc8, 0x0, 0x6, 0x2b, 0x7e, 0xc0, 0xc5, 0xe0, 0x20, 0xa2, 0xa9, 0x52, 0xa5, 0x3f,
+            0xc0, 0x2e, 0x48, 0xa5, 0x52, 0x0, 0x0, 0x0, 0x46, 0x0, 0x0, 0x12, 0x1d, 0x81, 0xca,
+            0x0, 0x6, 0x2b, 0x7e, 0xc0, 0xc5, 0x1, 0x10, 0x4c, 0x63, 0x49, 0x66, 0x7a, 0x58, 0x6f,
+            0x6e, 0x44, 0x6f, 0x72, 0x64, 0x53, 0x65, 0x57, 0x36, 0x0, 0x0,
         ];
         let packets: Vec<_> = CompoundIter::new(&d).collect::<Result<_, _>>().unwrap();
         assert_eq!(packets.len(), 2);
-        let RtcpPacket::SenderReport(sr) = packets[0] else { panic!("not an SR") };
+        let RtcpPacket::SenderReport(sr) = packets[0] else {
+            panic!("not an SR")
+        };
         assert_eq!(sr.ssrc(), 0x2b7ec0c5);
         assert_eq!(sr.sender_info().ntp.0, 0xe020a2a952a53fc0);
         assert_eq!(sr.sender_info().packet_count, 70);
         assert_eq!(sr.sender_info().octet_count, 4637);
-        let RtcpPacket::Sdes(sdes) = packets[1] else { panic!("not SDES") };
+        let RtcpPacket::Sdes(sdes) = packets[1] else {
+            panic!("not SDES")
+        };
         let c = sdes.chunks().next().unwrap();
         assert_eq!(c.ssrc, 0x2b7ec0c5);
         assert_eq!(c.cname(), Some(&b"LcIfzXonDordSeW6"[..]));
@@ -167,7 +171,14 @@ mod tests {
         let mut d = vec![0x83, 205, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
         d.extend_from_slice(&[0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
         let v: Vec<_> = CompoundIter::new(&d).collect();
-        assert!(matches!(v[0], Ok(RtcpPacket::Unknown { packet_type: 205, count: 3, .. })));
+        assert!(matches!(
+            v[0],
+            Ok(RtcpPacket::Unknown {
+                packet_type: 205,
+                count: 3,
+                ..
+            })
+        ));
         assert!(matches!(v[1], Ok(RtcpPacket::Pli(_))));
         // A malformed FIR (no FCI) ends iteration with one error.
         let mut d2 = vec![0x84, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0];

@@ -136,7 +136,9 @@ pub(crate) fn write_header(
 ) -> Result<(), RtcpError> {
     debug_assert!(total_len % 4 == 0 && total_len >= HEADER_LEN);
     if total_len > MAX_PACKET_LEN {
-        return Err(RtcpError::InvalidInput("packet longer than the length field allows"));
+        return Err(RtcpError::InvalidInput(
+            "packet longer than the length field allows",
+        ));
     }
     if count > 0x1f {
         return Err(RtcpError::InvalidInput("count or FMT above 31"));
@@ -229,6 +231,9 @@ mod tests {
             frame(&[0xa0, 200, 0, 1, 0, 0, 0, 5]).unwrap_err(),
             RtcpError::BadPadding
         );
-        assert_eq!(frame(&[0xa0, 200, 0, 1, 0, 0, 0, 4]).unwrap().payload_end, 4);
+        assert_eq!(
+            frame(&[0xa0, 200, 0, 1, 0, 0, 0, 4]).unwrap().payload_end,
+            4
+        );
     }
 }

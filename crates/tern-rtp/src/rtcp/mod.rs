@@ -15,6 +15,8 @@ mod error;
 mod header;
 mod nack;
 mod ntp;
+#[cfg(test)]
+mod proptests;
 mod psfb;
 mod report;
 mod sdes;
@@ -31,8 +33,8 @@ pub type SeqNo = u16;
 pub use app::{write_app, App};
 pub use bye::{write_bye, Bye};
 pub use ccfb::{
-    write_ccfb, CcfbMetric, CcfbReportBlock, CcfbReportBlocks, CcfbStream, CongestionFeedback,
-    Ecn, ATO_OVER_RANGE, ATO_UNAVAILABLE,
+    write_ccfb, CcfbMetric, CcfbReportBlock, CcfbReportBlocks, CcfbStream, CongestionFeedback, Ecn,
+    ATO_OVER_RANGE, ATO_UNAVAILABLE,
 };
 pub use compound::{CompoundIter, RtcpPacket};
 pub use error::RtcpError;

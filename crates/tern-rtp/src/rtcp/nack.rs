@@ -27,7 +27,10 @@ impl<T: AsRef<[u8]>> Nack<T> {
             return Err(malformed(packet_type::RTPFB, "NACK without an FCI entry"));
         }
         if (f.payload_end - FCI) % 4 != 0 {
-            return Err(malformed(packet_type::RTPFB, "NACK FCI not a multiple of 4"));
+            return Err(malformed(
+                packet_type::RTPFB,
+                "NACK FCI not a multiple of 4",
+            ));
         }
         Ok(Self { buffer, f })
     }
@@ -195,7 +198,9 @@ mod tests {
         let v = Nack::new_checked(&WRAP_PACKET[..]).unwrap();
         assert_eq!(v.lost().collect::<Vec<_>>(), WRAP_LIST);
         // kTooSmallPacket: no FCI.
-        let small = [0x81, 205, 0, 2, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89];
+        let small = [
+            0x81, 205, 0, 2, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89,
+        ];
         assert!(Nack::new_checked(&small[..]).is_err());
     }
 

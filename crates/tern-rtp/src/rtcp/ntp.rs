@@ -67,7 +67,11 @@ pub fn duration_to_compact(d: Duration) -> u32 {
 /// `None` when LSR is zero (no SR received yet, so no measurement) or when
 /// the result is negative (DLSR larger than the elapsed time: clocks or
 /// reports are inconsistent).
-pub fn rtt_from_report(arrival: NtpTime, last_sr: u32, delay_since_last_sr: u32) -> Option<Duration> {
+pub fn rtt_from_report(
+    arrival: NtpTime,
+    last_sr: u32,
+    delay_since_last_sr: u32,
+) -> Option<Duration> {
     if last_sr == 0 {
         return None;
     }
@@ -125,8 +129,14 @@ mod tests {
         assert_eq!(t.fraction(), 1 << 30);
         let back = t.to_unix().unwrap();
         assert!(back.abs_diff(d) < Duration::from_nanos(2));
-        assert_eq!(duration_to_compact(Duration::from_millis(5250)), 0x0005_4000);
-        assert_eq!(compact_to_duration(0x0005_4000), Duration::from_millis(5250));
+        assert_eq!(
+            duration_to_compact(Duration::from_millis(5250)),
+            0x0005_4000
+        );
+        assert_eq!(
+            compact_to_duration(0x0005_4000),
+            Duration::from_millis(5250)
+        );
         assert_eq!(duration_to_compact(Duration::from_secs(1 << 20)), u32::MAX);
     }
 }

@@ -19,12 +19,21 @@ fn check(buf: &[u8], want_fmt: u8, what: &'static str) -> Result<Framing, RtcpEr
         return Err(malformed(f.header.packet_type, what));
     }
     if f.payload_end < FCI {
-        return Err(malformed(packet_type::PSFB, "no room for the feedback SSRCs"));
+        return Err(malformed(
+            packet_type::PSFB,
+            "no room for the feedback SSRCs",
+        ));
     }
     Ok(f)
 }
 
-fn write_common(out: &mut [u8], fmt: u8, len: usize, sender: Ssrc, media: Ssrc) -> Result<(), RtcpError> {
+fn write_common(
+    out: &mut [u8],
+    fmt: u8,
+    len: usize,
+    sender: Ssrc,
+    media: Ssrc,
+) -> Result<(), RtcpError> {
     ensure(out, len)?;
     write_header(out, false, fmt, packet_type::PSFB, len)?;
     put32(out, HEADER_LEN, sender);
@@ -92,7 +101,10 @@ impl<T: AsRef<[u8]>> Fir<T> {
         let f = check(buffer.as_ref(), fmt::FIR, "not a FIR")?;
         let fci = f.payload_end - FCI;
         if fci == 0 || fci % 8 != 0 {
-            return Err(malformed(packet_type::PSFB, "FIR FCI not a positive multiple of 8"));
+            return Err(malformed(
+                packet_type::PSFB,
+                "FIR FCI not a positive multiple of 8",
+            ));
         }
         Ok(Self { buffer, f })
     }
@@ -112,7 +124,11 @@ impl<T: AsRef<[u8]>> Fir<T> {
 }
 
 /// RFC 5104 §4.3.1: writes a FIR (media SSRC field zero); returns its length.
-pub fn write_fir(out: &mut [u8], sender_ssrc: Ssrc, entries: &[FirEntry]) -> Result<usize, RtcpError> {
+pub fn write_fir(
+    out: &mut [u8],
+    sender_ssrc: Ssrc,
+    entries: &[FirEntry],
+) -> Result<usize, RtcpError> {
     if entries.is_empty() {
         return Err(RtcpError::InvalidInput("FIR without entries"));
     }
@@ -169,7 +185,9 @@ impl<T: AsRef<[u8]>> Remb<T> {
     pub fn ssrcs(&self) -> impl ExactSizeIterator<Item = Ssrc> + '_ {
         let b = self.buffer.as_ref();
         let n = usize::from(b[FCI + 4]);
-        b[FCI + 8..FCI + 8 + 4 * n].chunks_exact(4).map(|c| be32(c, 0))
+        b[FCI + 8..FCI + 8 + 4 * n]
+            .chunks_exact(4)
+            .map(|c| be32(c, 0))
     }
 }
 
@@ -221,7 +239,9 @@ mod tests {
     #[test]
     fn pli_libwebrtc_vector() {
         // libwebrtc modules/rtp_rtcp/source/rtcp_packet/pli_unittest.cc kPacket.
-        let p = [0x81, 206, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89];
+        let p = [
+            0x81, 206, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89,
+        ];
         let v = Pli::new_checked(&p[..]).unwrap();
         assert_eq!((v.sender_ssrc(), v.media_ssrc()), (0x12345678, 0x23456789));
         let mut out = [0u8; 16];
@@ -240,7 +260,10 @@ mod tests {
         ];
         let v = Fir::new_checked(&p[..]).unwrap();
         assert_eq!(v.sender_ssrc(), 0x12345678);
-        let e = FirEntry { ssrc: 0x23456789, seq_nr: 13 };
+        let e = FirEntry {
+            ssrc: 0x23456789,
+            seq_nr: 13,
+        };
         assert_eq!(v.entries().collect::<Vec<_>>(), vec![e]);
         let mut out = [0u8; 32];
         let n = write_fir(&mut out, 0x12345678, &[e]).unwrap();

@@ -1,9 +1,7 @@
 //! Sender and receiver reports with their report blocks (RFC 3550 §6.4).
 
 use super::error::{malformed, RtcpError};
-use super::header::{
-    be32, ensure, frame, packet_type, put32, write_header, Framing, HEADER_LEN,
-};
+use super::header::{be32, ensure, frame, packet_type, put32, write_header, Framing, HEADER_LEN};
 use super::ntp::NtpTime;
 use super::Ssrc;
 
@@ -243,9 +241,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ReceiverReport<T> {
 fn write_blocks(out: &mut [u8], blocks: &[ReportBlock]) -> Result<(), RtcpError> {
     for (chunk, b) in out.chunks_exact_mut(REPORT_BLOCK_LEN).zip(blocks) {
         // chunks_exact_mut yields exactly REPORT_BLOCK_LEN bytes.
-        let arr: &mut [u8; REPORT_BLOCK_LEN] = chunk.try_into().map_err(|_| {
-            RtcpError::InvalidInput("report block slice")
-        })?;
+        let arr: &mut [u8; REPORT_BLOCK_LEN] = chunk
+            .try_into()
+            .map_err(|_| RtcpError::InvalidInput("report block slice"))?;
         b.emit(arr)?;
     }
     Ok(())

@@ -228,7 +228,13 @@ mod tests {
         assert_eq!(chunks[0].cname(), Some(&b"de"[..]));
         let items: Vec<_> = chunks[0].items().collect();
         assert_eq!(items.len(), 2);
-        assert_eq!(items[0], SdesItem { kind: sdes_item::NAME, value: b"abc" });
+        assert_eq!(
+            items[0],
+            SdesItem {
+                kind: sdes_item::NAME,
+                value: b"abc"
+            }
+        );
     }
 
     #[test]
@@ -250,8 +256,8 @@ mod tests {
         assert!(Sdes::new_checked(&too_long[..]).is_err());
         // ParseFailsWithTooLittleSpaceForNextChunk.
         let short = [
-            0x82, 202, 0x00, 0x04, 0x12, 0x34, 0x56, 0x78, 1, 1, b'a', 3, 2, b'd', b'e', 0,
-            0x23, 0x45, 0x67, 0x89,
+            0x82, 202, 0x00, 0x04, 0x12, 0x34, 0x56, 0x78, 1, 1, b'a', 3, 2, b'd', b'e', 0, 0x23,
+            0x45, 0x67, 0x89,
         ];
         assert!(Sdes::new_checked(&short[..]).is_err());
     }
@@ -275,22 +281,44 @@ mod tests {
     fn write_pads_every_chunk_and_round_trips() {
         for n in 0..8 {
             let name = vec![b'x'; n];
-            let items = [SdesItem { kind: sdes_item::CNAME, value: &name }];
+            let items = [SdesItem {
+                kind: sdes_item::CNAME,
+                value: &name,
+            }];
             let chunks = [
-                SdesChunk { ssrc: 7, items: &items },
-                SdesChunk { ssrc: 8, items: &[] },
+                SdesChunk {
+                    ssrc: 7,
+                    items: &items,
+                },
+                SdesChunk {
+                    ssrc: 8,
+                    items: &[],
+                },
             ];
             let mut out = [0xffu8; 64];
             let len = write_sdes(&mut out, &chunks).unwrap();
             // Chunk 1: ssrc + 2 + n + at least one null, padded to 4.
             assert_eq!(len, 4 + ((4 + 2 + n + 1 + 3) & !3) + 8);
             let s = Sdes::new_checked(&out[..len]).unwrap();
-            let got: Vec<_> = s.chunks().map(|c| (c.ssrc, c.cname().map(<[u8]>::to_vec))).collect();
+            let got: Vec<_> = s
+                .chunks()
+                .map(|c| (c.ssrc, c.cname().map(<[u8]>::to_vec)))
+                .collect();
             assert_eq!(got, vec![(7, Some(name.clone())), (8, None)]);
         }
         let long = [0u8; 256];
-        let items = [SdesItem { kind: sdes_item::CNAME, value: &long }];
+        let items = [SdesItem {
+            kind: sdes_item::CNAME,
+            value: &long,
+        }];
         let mut out = [0u8; 512];
-        assert!(write_sdes(&mut out, &[SdesChunk { ssrc: 1, items: &items }]).is_err());
+        assert!(write_sdes(
+            &mut out,
+            &[SdesChunk {
+                ssrc: 1,
+                items: &items
+            }]
+        )
+        .is_err());
     }
 }

@@ -10,8 +10,7 @@
 
 use super::error::{malformed, too_small, RtcpError};
 use super::header::{
-    be16, be24, be32, fmt, frame, packet_type, put16, put32, write_header, Framing,
-    MAX_PACKET_LEN,
+    be16, be24, be32, fmt, frame, packet_type, put16, put32, write_header, Framing, MAX_PACKET_LEN,
 };
 use super::{SeqNo, Ssrc};
 
@@ -93,7 +92,10 @@ impl<T: AsRef<[u8]>> TransportFeedback<T> {
         let f = frame(b)?;
         let bad = |r| malformed(packet_type::RTPFB, r);
         if f.header.packet_type != packet_type::RTPFB || f.header.count != fmt::TWCC {
-            return Err(malformed(f.header.packet_type, "not transport-wide feedback"));
+            return Err(malformed(
+                f.header.packet_type,
+                "not transport-wide feedback",
+            ));
         }
         if f.payload_end < MIN_LEN {
             return Err(bad("transport feedback without a packet chunk"));
@@ -107,7 +109,9 @@ impl<T: AsRef<[u8]>> TransportFeedback<T> {
         let mut delta_bytes = 0usize;
         while left > 0 {
             if pos + 2 > f.payload_end {
-                return Err(bad("packet chunks cover fewer packets than the status count"));
+                return Err(bad(
+                    "packet chunks cover fewer packets than the status count",
+                ));
             }
             let c = be16(b, pos);
             pos += 2;

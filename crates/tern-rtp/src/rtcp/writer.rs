@@ -84,7 +84,12 @@ impl<'a> CompoundWriter<'a> {
         self.push(|o| write_app(o, subtype, ssrc, name, data))
     }
     /// Appends a generic NACK (RFC 4585 §6.2.1).
-    pub fn nack(&mut self, sender: Ssrc, media: Ssrc, lost: &[SeqNo]) -> Result<&mut Self, RtcpError> {
+    pub fn nack(
+        &mut self,
+        sender: Ssrc,
+        media: Ssrc,
+        lost: &[SeqNo],
+    ) -> Result<&mut Self, RtcpError> {
         self.push(|o| write_nack(o, sender, media, lost))
     }
     /// Appends a PLI (RFC 4585 §6.3.1).
@@ -96,7 +101,12 @@ impl<'a> CompoundWriter<'a> {
         self.push(|o| write_fir(o, sender, entries))
     }
     /// Appends a REMB.
-    pub fn remb(&mut self, sender: Ssrc, bitrate_bps: u64, ssrcs: &[Ssrc]) -> Result<&mut Self, RtcpError> {
+    pub fn remb(
+        &mut self,
+        sender: Ssrc,
+        bitrate_bps: u64,
+        ssrcs: &[Ssrc],
+    ) -> Result<&mut Self, RtcpError> {
         self.push(|o| write_remb(o, sender, bitrate_bps, ssrcs))
     }
     /// Appends an XR (RFC 3611).
@@ -136,28 +146,50 @@ mod tests {
     fn every_packet_type_round_trips_through_one_datagram() {
         let mut buf = [0u8; 1500];
         let mut w = CompoundWriter::new(&mut buf);
-        let block = ReportBlock { ssrc: 9, fraction_lost: 3, cumulative_lost: -2, ..Default::default() };
-        let cname = [SdesItem { kind: sdes_item::CNAME, value: b"tern" }];
-        let entries = [(65534u16, Some(1_000_000i64)), (65535, None), (0, Some(1_003_000))];
+        let block = ReportBlock {
+            ssrc: 9,
+            fraction_lost: 3,
+            cumulative_lost: -2,
+            ..Default::default()
+        };
+        let cname = [SdesItem {
+            kind: sdes_item::CNAME,
+            value: b"tern",
+        }];
+        let entries = [
+            (65534u16, Some(1_000_000i64)),
+            (65535, None),
+            (0, Some(1_003_000)),
+        ];
         let mut twcc = TwccWriter::new(1, 2, &entries, 7).unwrap();
-        w.sender_report(1, &SenderInfo { ntp: NtpTime(5), ..Default::default() }, &[block])
-            .unwrap()
-            .sdes(&[SdesChunk { ssrc: 1, items: &cname }])
-            .unwrap()
-            .nack(1, 2, &[10, 12])
-            .unwrap()
-            .pli(1, 2)
-            .unwrap()
-            .fir(1, &[FirEntry { ssrc: 2, seq_nr: 4 }])
-            .unwrap()
-            .remb(1, 1_000_000, &[2])
-            .unwrap()
-            .xr(1, &[XrWriteBlock::Rrtr(NtpTime(6))])
-            .unwrap()
-            .ccfb(1, &[], 77)
-            .unwrap()
-            .app(3, 1, *b"tern", b"data")
-            .unwrap();
+        w.sender_report(
+            1,
+            &SenderInfo {
+                ntp: NtpTime(5),
+                ..Default::default()
+            },
+            &[block],
+        )
+        .unwrap()
+        .sdes(&[SdesChunk {
+            ssrc: 1,
+            items: &cname,
+        }])
+        .unwrap()
+        .nack(1, 2, &[10, 12])
+        .unwrap()
+        .pli(1, 2)
+        .unwrap()
+        .fir(1, &[FirEntry { ssrc: 2, seq_nr: 4 }])
+        .unwrap()
+        .remb(1, 1_000_000, &[2])
+        .unwrap()
+        .xr(1, &[XrWriteBlock::Rrtr(NtpTime(6))])
+        .unwrap()
+        .ccfb(1, &[], 77)
+        .unwrap()
+        .app(3, 1, *b"tern", b"data")
+        .unwrap();
         assert!(w.transport_feedback(&mut twcc).unwrap());
         assert!(!w.transport_feedback(&mut twcc).unwrap());
         w.bye(&[1], Some(b"done")).unwrap();
@@ -167,19 +199,37 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(got.len(), 11);
-        assert!(matches!(&got[0], RtcpPacket::SenderReport(sr) if sr.report_blocks().next() == Some(block)));
-        assert!(matches!(&got[1], RtcpPacket::Sdes(s) if s.chunks().next().and_then(|c| c.cname()) == Some(&b"tern"[..])));
+        assert!(
+            matches!(&got[0], RtcpPacket::SenderReport(sr) if sr.report_blocks().next() == Some(block))
+        );
+        assert!(
+            matches!(&got[1], RtcpPacket::Sdes(s) if s.chunks().next().and_then(|c| c.cname()) == Some(&b"tern"[..]))
+        );
         assert!(matches!(&got[2], RtcpPacket::Nack(n) if n.lost().collect::<Vec<_>>() == [10, 12]));
         assert!(matches!(&got[3], RtcpPacket::Pli(p) if p.media_ssrc() == 2));
-        assert!(matches!(&got[4], RtcpPacket::Fir(f) if f.entries().next() == Some(FirEntry { ssrc: 2, seq_nr: 4 })));
+        assert!(
+            matches!(&got[4], RtcpPacket::Fir(f) if f.entries().next() == Some(FirEntry { ssrc: 2, seq_nr: 4 }))
+        );
         assert!(matches!(&got[5], RtcpPacket::Remb(r) if r.bitrate_bps() == 1_000_000));
         assert!(matches!(&got[6], RtcpPacket::ExtendedReport(x) if x.blocks().count() == 1));
         assert!(matches!(&got[7], RtcpPacket::CongestionFeedback(c) if c.report_timestamp() == 77));
         assert!(matches!(&got[8], RtcpPacket::App(a) if a.data() == b"data"));
-        let RtcpPacket::TransportFeedback(tf) = &got[9] else { panic!("not TWCC") };
+        let RtcpPacket::TransportFeedback(tf) = &got[9] else {
+            panic!("not TWCC")
+        };
         assert_eq!(tf.feedback_count(), 7);
-        let p: Vec<_> = tf.packets().map(|(s, a)| (s, a.map(|a| a.time_us))).collect();
-        assert_eq!(p, vec![(65534, Some(1_000_000)), (65535, None), (0, Some(1_003_000))]);
+        let p: Vec<_> = tf
+            .packets()
+            .map(|(s, a)| (s, a.map(|a| a.time_us)))
+            .collect();
+        assert_eq!(
+            p,
+            vec![
+                (65534, Some(1_000_000)),
+                (65535, None),
+                (0, Some(1_003_000))
+            ]
+        );
         assert!(matches!(&got[10], RtcpPacket::Bye(b) if b.reason() == Some(&b"done"[..])));
     }
 

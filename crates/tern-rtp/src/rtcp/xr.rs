@@ -3,7 +3,9 @@
 //! other block types are skipped.
 
 use super::error::{malformed, RtcpError};
-use super::header::{be16, be32, ensure, frame, packet_type, put16, put32, write_header, Framing, HEADER_LEN};
+use super::header::{
+    be16, be32, ensure, frame, packet_type, put16, put32, write_header, Framing, HEADER_LEN,
+};
 use super::ntp::NtpTime;
 use super::Ssrc;
 
@@ -154,7 +156,11 @@ pub enum XrWriteBlock<'a> {
 }
 
 /// RFC 3611 §2: writes an XR packet; returns its length.
-pub fn write_xr(out: &mut [u8], ssrc: Ssrc, blocks: &[XrWriteBlock<'_>]) -> Result<usize, RtcpError> {
+pub fn write_xr(
+    out: &mut [u8],
+    ssrc: Ssrc,
+    blocks: &[XrWriteBlock<'_>],
+) -> Result<usize, RtcpError> {
     let mut len = BLOCKS;
     for b in blocks {
         len += match b {
@@ -207,7 +213,9 @@ mod tests {
     fn libwebrtc_block_vectors() {
         // libwebrtc rrtr_unittest.cc kBlock and dlrr_unittest.cc kBlock,
         // wrapped in an XR header with sender 0x12345678.
-        let rrtr = [0x04, 0x00, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89];
+        let rrtr = [
+            0x04, 0x00, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78, 0x23, 0x45, 0x67, 0x89,
+        ];
         let dlrr = [
             0x05, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56, 0x78, 0x23, 0x34, 0x45, 0x56, 0x33, 0x34,
             0x35, 0x36,
@@ -219,14 +227,24 @@ mod tests {
         let xr = ExtendedReport::new_checked(&p[..]).unwrap();
         assert_eq!(xr.ssrc(), 0x12345678);
         let blocks: Vec<_> = xr.blocks().collect();
-        assert_eq!(blocks[0], XrBlock::Rrtr(NtpTime::new(0x12345678, 0x23456789)));
-        let item = DlrrItem { ssrc: 0x12345678, last_rr: 0x23344556, delay_since_last_rr: 0x33343536 };
+        assert_eq!(
+            blocks[0],
+            XrBlock::Rrtr(NtpTime::new(0x12345678, 0x23456789))
+        );
+        let item = DlrrItem {
+            ssrc: 0x12345678,
+            last_rr: 0x23344556,
+            delay_since_last_rr: 0x33343536,
+        };
         assert_eq!(blocks[1].dlrr_items().collect::<Vec<_>>(), vec![item]);
         let mut out = [0u8; 64];
         let n = write_xr(
             &mut out,
             0x12345678,
-            &[XrWriteBlock::Rrtr(NtpTime::new(0x12345678, 0x23456789)), XrWriteBlock::Dlrr(&[item])],
+            &[
+                XrWriteBlock::Rrtr(NtpTime::new(0x12345678, 0x23456789)),
+                XrWriteBlock::Dlrr(&[item]),
+            ],
         )
         .unwrap();
         assert_eq!(&out[..n], &p[..]);
@@ -234,7 +252,13 @@ mod tests {
         let empty = [0x80, 207, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78];
         assert_eq!(write_xr(&mut out, 0x12345678, &[]).unwrap(), 8);
         assert_eq!(&out[..8], &empty);
-        assert_eq!(ExtendedReport::new_checked(&empty[..]).unwrap().blocks().count(), 0);
+        assert_eq!(
+            ExtendedReport::new_checked(&empty[..])
+                .unwrap()
+                .blocks()
+                .count(),
+            0
+        );
     }
 
     #[test]
@@ -252,7 +276,7 @@ mod tests {
         // dlrr_unittest.cc ParseFailsOnBadSize).
         for words in 3u8..6 {
             let mut p = vec![0x80, 207, 0, 0, 0, 0, 0, 1, 5, 0, 0, words];
-            p.extend(std::iter::repeat(0).take(4 * usize::from(words)));
+            p.extend(std::iter::repeat_n(0, 4 * usize::from(words)));
             p[3] = (p.len() / 4 - 1) as u8;
             assert_eq!(ExtendedReport::new_checked(&p[..]).is_ok(), words % 3 == 0);
         }

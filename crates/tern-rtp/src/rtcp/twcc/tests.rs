@@ -4,7 +4,9 @@ use proptest::prelude::*;
 /// Parses `p` and returns (seq, arrival µs) for every reported packet.
 fn parse(p: &[u8]) -> Vec<(u16, Option<i64>)> {
     let tf = TransportFeedback::new_checked(p).unwrap();
-    tf.packets().map(|(s, a)| (s, a.map(|a| a.time_us))).collect()
+    tf.packets()
+        .map(|(s, a)| (s, a.map(|a| a.time_us)))
+        .collect()
 }
 
 /// Writes every packet for `entries`; returns them.
@@ -26,8 +28,8 @@ fn write_all(entries: &[(u16, Option<i64>)], max_len: usize) -> Vec<Vec<u8>> {
 // "example1": captured from Chrome (pion/rtcp#52, where the padding octet
 // turned out to be libwebrtc's padding count).
 const CHROME: [u8; 24] = [
-    0xaf, 0xcd, 0x0, 0x5, 0xfa, 0x17, 0xfa, 0x17, 0x43, 0x3, 0x2f, 0xa0, 0x0, 0x99, 0x0, 0x1,
-    0x3d, 0xe8, 0x2, 0x17, 0x20, 0x1, 0x94, 0x1,
+    0xaf, 0xcd, 0x0, 0x5, 0xfa, 0x17, 0xfa, 0x17, 0x43, 0x3, 0x2f, 0xa0, 0x0, 0x99, 0x0, 0x1, 0x3d,
+    0xe8, 0x2, 0x17, 0x20, 0x1, 0x94, 0x1,
 ];
 
 #[test]
@@ -41,7 +43,16 @@ fn chrome_feedback_parses_and_our_writer_reproduces_it() {
     assert_eq!(tf.feedback_count(), 23);
     let t = 4057090 * 64_000 + 37_000;
     let p: Vec<_> = tf.packets().collect();
-    assert_eq!(p, vec![(153, Some(TwccArrival { delta_ticks: 148, time_us: t }))]);
+    assert_eq!(
+        p,
+        vec![(
+            153,
+            Some(TwccArrival {
+                delta_ticks: 148,
+                time_us: t
+            })
+        )]
+    );
 
     let entries = [(153, Some(t))];
     let mut w = TwccWriter::new(4195875351, 1124282272, &entries, 23).unwrap();
@@ -62,7 +73,10 @@ fn pion_run_length_example_round_trips_byte_exact() {
     let got = parse(&p);
     let mut t = 1074030 * 64_000;
     let mut want = vec![];
-    for (i, d) in [19000, 9000, 9000, 4000, 3000, 3000, 4000].into_iter().enumerate() {
+    for (i, d) in [19000, 9000, 9000, 4000, 3000, 3000, 4000]
+        .into_iter()
+        .enumerate()
+    {
         t += d;
         want.push((4 + i as u16, Some(t)));
     }
@@ -78,16 +92,31 @@ fn pion_two_bit_vector_with_truncated_run() {
     // pion/rtcp transport_layer_cc_test.go Unmarshal "example6": a run
     // length chunk of 48 losses that the status count (9) cuts to 2.
     let p = [
-        0xaf, 0xcd, 0x0, 0x7, 0x9b, 0x74, 0xf6, 0x1f, 0x93, 0x71, 0xdc, 0xbc, 0x85, 0x3c, 0x0,
-        0x9, 0x63, 0xf9, 0x16, 0xb3, 0xd5, 0x52, 0x0, 0x30, 0x9b, 0xaa, 0x6a, 0xaa, 0x7b, 0x1,
-        0x9, 0x1,
+        0xaf, 0xcd, 0x0, 0x7, 0x9b, 0x74, 0xf6, 0x1f, 0x93, 0x71, 0xdc, 0xbc, 0x85, 0x3c, 0x0, 0x9,
+        0x63, 0xf9, 0x16, 0xb3, 0xd5, 0x52, 0x0, 0x30, 0x9b, 0xaa, 0x6a, 0xaa, 0x7b, 0x1, 0x9, 0x1,
     ];
     let tf = TransportFeedback::new_checked(&p[..]).unwrap();
-    assert_eq!((tf.base_seq(), tf.status_count(), tf.feedback_count()), (34108, 9, 179));
-    let deltas: Vec<_> = tf.packets().map(|(_, a)| a.map(|a| a.delta_ticks)).collect();
+    assert_eq!(
+        (tf.base_seq(), tf.status_count(), tf.feedback_count()),
+        (34108, 9, 179)
+    );
+    let deltas: Vec<_> = tf
+        .packets()
+        .map(|(_, a)| a.map(|a| a.delta_ticks))
+        .collect();
     assert_eq!(
         deltas,
-        vec![Some(155), Some(170), Some(106), Some(170), Some(123), None, Some(265), None, None]
+        vec![
+            Some(155),
+            Some(170),
+            Some(106),
+            Some(170),
+            Some(123),
+            None,
+            Some(265),
+            None,
+            None
+        ]
     );
 }
 
@@ -185,29 +214,65 @@ fn libwebrtc_unittest_sizes() {
     // Expected sizes from libwebrtc transport_feedback_unittest.cc
     // (kHeaderSize 20, chunk 2, small delta 1, large delta 2), padded.
     let d = 4 * TWCC_DELTA_TICK_US; // FeedbackTester's default delta
-    // TransportFeedbackOneBitVector / FullOneBitVector.
-    assert_eq!(one_packet_len(&tester(&[1, 2, 7, 8, 9, 10, 13], d)), words(20 + 2 + 7));
-    assert_eq!(one_packet_len(&tester(&[1, 2, 7, 8, 9, 10, 13, 14], d)), words(20 + 2 + 8));
+                                    // TransportFeedbackOneBitVector / FullOneBitVector.
+    assert_eq!(
+        one_packet_len(&tester(&[1, 2, 7, 8, 9, 10, 13], d)),
+        words(20 + 2 + 7)
+    );
+    assert_eq!(
+        one_packet_len(&tester(&[1, 2, 7, 8, 9, 10, 13, 14], d)),
+        words(20 + 2 + 8)
+    );
     // OneBitVectorWrapReceived / WrapMissing.
     let m = 0xffff;
-    assert_eq!(one_packet_len(&tester(&[m - 2, m - 1, m, 0, 1, 2], d)), words(20 + 2 + 6));
-    assert_eq!(one_packet_len(&tester(&[m - 2, m - 1, 1, 2], d)), words(20 + 2 + 4));
+    assert_eq!(
+        one_packet_len(&tester(&[m - 2, m - 1, m, 0, 1, 2], d)),
+        words(20 + 2 + 6)
+    );
+    assert_eq!(
+        one_packet_len(&tester(&[m - 2, m - 1, 1, 2], d)),
+        words(20 + 2 + 4)
+    );
     // TwoBitVector / TwoBitVectorFull: every delta 256 ticks.
     let large = 256 * TWCC_DELTA_TICK_US;
-    assert_eq!(one_packet_len(&tester(&[1, 2, 6, 7], large)), words(20 + 2 + 4 * 2));
-    assert_eq!(one_packet_len(&tester(&[1, 2, 6, 7, 8], large)), words(20 + 4 + 5 * 2));
+    assert_eq!(
+        one_packet_len(&tester(&[1, 2, 6, 7], large)),
+        words(20 + 2 + 4 * 2)
+    );
+    assert_eq!(
+        one_packet_len(&tester(&[1, 2, 6, 7, 8], large)),
+        words(20 + 4 + 5 * 2)
+    );
     // LargeAndNegativeDeltas.
     let ms = 1000;
-    let e = [(1, Some(2 * ms)), (2, Some(ms)), (6, Some(4 * ms)), (7, Some(3 * ms)), (8, Some(3 * ms + 64_000))];
+    let e = [
+        (1, Some(2 * ms)),
+        (2, Some(ms)),
+        (6, Some(4 * ms)),
+        (7, Some(3 * ms)),
+        (8, Some(3 * ms + 64_000)),
+    ];
     assert_eq!(one_packet_len(&e), words(20 + 2 + 3 * 2 + 1));
     // MaxRle and MinRle: vector, run, vector.
     let n = (1 << 13) - 1 + 14;
-    assert_eq!(one_packet_len(&[(0, Some(ms)), (n, Some(2 * ms))]), words(20 + 3 * 2 + 2));
-    assert_eq!(one_packet_len(&[(0, Some(ms)), (29, Some(2 * ms))]), words(20 + 3 * 2 + 2));
+    assert_eq!(
+        one_packet_len(&[(0, Some(ms)), (n, Some(2 * ms))]),
+        words(20 + 3 * 2 + 2)
+    );
+    assert_eq!(
+        one_packet_len(&[(0, Some(ms)), (29, Some(2 * ms))]),
+        words(20 + 3 * 2 + 2)
+    );
     // OneToTwoBitVector and SimpleSplit.
     let big = 64_000;
-    assert_eq!(one_packet_len(&[(0, Some(0)), (6, Some(big))]), words(20 + 2 + 1 + 2));
-    assert_eq!(one_packet_len(&[(0, Some(0)), (7, Some(big))]), words(20 + 4 + 1 + 2));
+    assert_eq!(
+        one_packet_len(&[(0, Some(0)), (6, Some(big))]),
+        words(20 + 2 + 1 + 2)
+    );
+    assert_eq!(
+        one_packet_len(&[(0, Some(0)), (7, Some(big))]),
+        words(20 + 4 + 1 + 2)
+    );
     // OneToTwoBitVectorSplit: 22 packets, a large delta at the 9th.
     let mut e = vec![];
     let mut t = ms;
@@ -224,7 +289,9 @@ fn libwebrtc_unittest_sizes() {
 fn libwebrtc_vector_splits_are_valid() {
     // TransportFeedbackCorrectlySplitsVectorChunks.
     for deltas in 0..=15u16 {
-        let mut e: Vec<_> = (0..deltas).map(|i| (i, Some(i64::from(i) * 1000))).collect();
+        let mut e: Vec<_> = (0..deltas)
+            .map(|i| (i, Some(i64::from(i) * 1000)))
+            .collect();
         e.push((deltas, Some(i64::from(deltas) * 1000 + 64_000)));
         let p = write_all(&e, MAX_PACKET_LEN);
         assert_eq!(p.len(), 1);
@@ -254,7 +321,12 @@ fn delta_overflow_and_seq_limits_split_packets() {
 fn size_limit_splits_and_every_packet_fits() {
     // Alternating large/small deltas force two-bit chunks; 60-byte packets.
     let e: Vec<_> = (0..200u16)
-        .map(|i| (i, Some(i64::from(i) * 40_000 + if i % 2 == 0 { 0 } else { 30_000 })))
+        .map(|i| {
+            (
+                i,
+                Some(i64::from(i) * 40_000 + if i % 2 == 0 { 0 } else { 30_000 }),
+            )
+        })
         .collect();
     let packets = write_all(&e, 60);
     assert!(packets.len() > 5);
@@ -264,14 +336,20 @@ fn size_limit_splits_and_every_packet_fits() {
         assert_eq!(usize::from(tf.feedback_count()), i);
         all.extend(parse(p));
     }
-    assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), e.iter().map(|e| e.0).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|e| e.0).collect::<Vec<_>>(),
+        e.iter().map(|e| e.0).collect::<Vec<_>>()
+    );
     let mut w = TwccWriter::new(1, 2, &e, 0).unwrap();
     assert!(w.write_next(&mut [0u8; 23]).is_err());
 }
 
 /// Checks that `packets` report exactly `entries` (plus the losses implied
 /// by gaps), with arrival times within half a tick.
-fn check_round_trip(entries: &[(u16, Option<i64>)], packets: &[Vec<u8>]) -> Result<(), TestCaseError> {
+fn check_round_trip(
+    entries: &[(u16, Option<i64>)],
+    packets: &[Vec<u8>],
+) -> Result<(), TestCaseError> {
     let mut got = vec![];
     let mut prev_ref: Option<u32> = None;
     let mut base_shift = 0i64;
@@ -283,12 +361,19 @@ fn check_round_trip(entries: &[(u16, Option<i64>)], packets: &[Vec<u8>]) -> Resu
             base_shift += d - (tf.reference_time_us() - i64::from(prev) * TWCC_REFERENCE_TICK_US);
         }
         prev_ref = Some(tf.reference_time());
-        got.extend(tf.packets().map(|(s, a)| (s, a.map(|a| a.time_us + base_shift))));
+        got.extend(
+            tf.packets()
+                .map(|(s, a)| (s, a.map(|a| a.time_us + base_shift))),
+        );
     }
-    let first_ref = TransportFeedback::new_checked(&packets[0][..]).unwrap().reference_time_us();
+    let first_ref = TransportFeedback::new_checked(&packets[0][..])
+        .unwrap()
+        .reference_time_us();
     let first_us = entries.iter().find_map(|e| e.1);
     // Our arrival times are relative to the writer's unwrapped base.
-    let offset = first_us.map_or(0, |t| t.div_euclid(TWCC_REFERENCE_TICK_US) * TWCC_REFERENCE_TICK_US - first_ref);
+    let offset = first_us.map_or(0, |t| {
+        t.div_euclid(TWCC_REFERENCE_TICK_US) * TWCC_REFERENCE_TICK_US - first_ref
+    });
     let mut want = vec![];
     for (i, &(s, a)) in entries.iter().enumerate() {
         if i > 0 {
@@ -305,7 +390,12 @@ fn check_round_trip(entries: &[(u16, Option<i64>)], packets: &[Vec<u8>]) -> Resu
         prop_assert_eq!(g.0, w.0);
         match (g.1, w.1) {
             (None, None) => {}
-            (Some(gt), Some(wt)) => prop_assert!((gt + offset - wt).abs() <= TWCC_DELTA_TICK_US / 2, "{} vs {}", gt + offset, wt),
+            (Some(gt), Some(wt)) => prop_assert!(
+                (gt + offset - wt).abs() <= TWCC_DELTA_TICK_US / 2,
+                "{} vs {}",
+                gt + offset,
+                wt
+            ),
             _ => prop_assert!(false, "received/lost mismatch at {}", g.0),
         }
     }
@@ -356,7 +446,9 @@ proptest! {
 fn a_long_loss_run_in_a_tiny_buffer_is_an_error_not_a_hang() {
     // 30000 losses need four run-length chunks: more than 24 bytes hold.
     let e = [(0u16, Some(0i64)), (1, Some(1000)), (30_002, Some(2000))];
-    let mut w = TwccWriter::new(1, 2, &e, 0).unwrap().with_max_packet_len(24);
+    let mut w = TwccWriter::new(1, 2, &e, 0)
+        .unwrap()
+        .with_max_packet_len(24);
     let mut buf = [0u8; 24];
     let mut n = 0;
     while let Ok(Some(_)) = w.write_next(&mut buf) {
@@ -365,5 +457,11 @@ fn a_long_loss_run_in_a_tiny_buffer_is_an_error_not_a_hang() {
     }
     assert!(!w.is_done());
     // With room the same input goes through.
-    assert_eq!(write_all(&e, 64).iter().map(|p| parse(p).len()).sum::<usize>(), 30_003);
+    assert_eq!(
+        write_all(&e, 64)
+            .iter()
+            .map(|p| parse(p).len())
+            .sum::<usize>(),
+        30_003
+    );
 }
