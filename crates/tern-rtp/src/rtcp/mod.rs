@@ -13,6 +13,7 @@ mod ccfb;
 mod compound;
 mod error;
 mod header;
+mod interval;
 mod nack;
 mod ntp;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use ccfb::{
 pub use compound::{CompoundIter, RtcpPacket};
 pub use error::RtcpError;
 pub use header::{packet_type, Header, HEADER_LEN};
+pub use interval::{rtcp_interval, Membership, RtcpIntervalConfig, RtcpScheduler};
 pub use nack::{nack_items, write_nack, Nack, NackItems, NackLost};
 pub use ntp::{compact_to_duration, duration_to_compact, rtt_from_report, NtpTime};
 pub use psfb::{write_fir, write_pli, write_remb, Fir, FirEntry, Pli, Remb};
