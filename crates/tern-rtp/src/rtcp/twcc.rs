@@ -590,6 +590,7 @@ pub struct TwccWriter<'a> {
     next_base: Option<SeqNo>,
     fb_count: u8,
     max_len: usize,
+    padding_bit: bool,
 }
 
 impl<'a> TwccWriter<'a> {
@@ -619,11 +620,20 @@ impl<'a> TwccWriter<'a> {
             next_base: None,
             fb_count: feedback_count,
             max_len: MAX_PACKET_LEN,
+            padding_bit: true,
         })
     }
     /// Caps each packet at `len` bytes (e.g. what is left of an MTU).
     pub fn with_max_packet_len(mut self, len: usize) -> Self {
         self.max_len = len.min(MAX_PACKET_LEN);
+        self
+    }
+    /// Pads to 32 bits with plain zeros and no P bit instead of libwebrtc's
+    /// RFC 3550 padding. libwebrtc still accepts it (its
+    /// `TransportFeedbackPaddingBackwardsCompatibility` case), and a strict
+    /// RFC 3550 reader then accepts the packet anywhere in a compound.
+    pub fn without_padding_bit(mut self) -> Self {
+        self.padding_bit = false;
         self
     }
     /// True when every entry has been written.
@@ -662,7 +672,8 @@ impl<'a> TwccWriter<'a> {
         }
         let len = padded(plan.size);
         let padding = len - plan.size;
-        write_header(out, padding > 0, fmt::TWCC, packet_type::RTPFB, len)?;
+        let p_bit = padding > 0 && self.padding_bit;
+        write_header(out, p_bit, fmt::TWCC, packet_type::RTPFB, len)?;
         put32(out, SENDER_SSRC, self.sender_ssrc);
         put32(out, MEDIA_SSRC, self.media_ssrc);
         put16(out, BASE_SEQ, base_seq);
@@ -678,9 +689,9 @@ impl<'a> TwccWriter<'a> {
         };
         let again = encode(rest, base_seq, base_us, limit, &mut sink);
         debug_assert_eq!(again.size, plan.size);
-        if padding > 0 {
+        out[plan.size..len].fill(0);
+        if p_bit {
             // libwebrtc's padding: zeros, the last octet the count (RFC 3550).
-            out[plan.size..len - 1].fill(0);
             // padding is 1..=3.
             out[len - 1] = padding as u8;
         }

@@ -465,3 +465,23 @@ fn a_long_loss_run_in_a_tiny_buffer_is_an_error_not_a_hang() {
         30_003
     );
 }
+
+#[test]
+fn zero_padding_without_p_bit_is_strict_compound_safe() {
+    let t = 4057090 * 64_000 + 37_000;
+    let entries = [(153, Some(t))];
+    let mut w = TwccWriter::new(4195875351, 1124282272, &entries, 23)
+        .unwrap()
+        .without_padding_bit();
+    let mut out = [0u8; 64];
+    let n = w.write_next(&mut out[..]).unwrap().unwrap();
+    // Chrome's packet with the P bit cleared and the count octet zeroed.
+    let mut want = CHROME;
+    want[0] &= !0x20;
+    want[23] = 0;
+    assert_eq!(&out[..n], &want);
+    // Followed by a PLI, a strict compound reader accepts it.
+    let mut d = out[..n].to_vec();
+    d.extend_from_slice(&[0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
+    assert!(crate::rtcp::CompoundIter::new(&d).all(|p| p.is_ok()));
+}
