@@ -163,6 +163,22 @@ mod tests {
         let c = sdes.chunks().next().unwrap();
         assert_eq!(c.ssrc, 0x2b7ec0c5);
         assert_eq!(c.cname(), Some(&b"LcIfzXonDordSeW6"[..]));
+
+        // Our writers reproduce the capture byte for byte.
+        let mut out = [0u8; 64];
+        let mut w = super::super::CompoundWriter::new(&mut out);
+        let items = [super::super::SdesItem {
+            kind: super::super::sdes_item::CNAME,
+            value: b"LcIfzXonDordSeW6",
+        }];
+        w.sender_report(0x2b7ec0c5, &sr.sender_info(), &[])
+            .unwrap()
+            .sdes(&[super::super::SdesChunk {
+                ssrc: 0x2b7ec0c5,
+                items: &items,
+            }])
+            .unwrap();
+        assert_eq!(w.finish(), &d[..]);
     }
 
     #[test]

@@ -485,3 +485,28 @@ fn zero_padding_without_p_bit_is_strict_compound_safe() {
     d.extend_from_slice(&[0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
     assert!(crate::rtcp::CompoundIter::new(&d).all(|p| p.is_ok()));
 }
+
+#[test]
+fn pion_pre_fix_padding_is_rejected_like_libwebrtc() {
+    // Before pion/rtcp#53 (issue pion/rtcp#52) Pion wrote this Chrome packet
+    // with the P bit set but a zero padding octet; libwebrtc's
+    // CommonHeader::Parse drops it ("Padding bit set but 0 padding size
+    // specified"). So do we, and our writer puts the count there.
+    let mut p = CHROME;
+    p[23] = 0;
+    assert_eq!(
+        TransportFeedback::new_checked(&p[..]).unwrap_err(),
+        RtcpError::BadPadding
+    );
+    for n in 1..8u16 {
+        let entries: Vec<_> = (0..n)
+            .map(|i| (i, Some(5_000 + i64::from(i) * 1000)))
+            .collect();
+        let p = &write_all(&entries, 100)[0];
+        let unpadded = 20 + 2 + usize::from(n);
+        assert_eq!(p[0] & 0x20 != 0, unpadded % 4 != 0);
+        if unpadded % 4 != 0 {
+            assert_eq!(usize::from(p[p.len() - 1]), p.len() - unpadded);
+        }
+    }
+}
