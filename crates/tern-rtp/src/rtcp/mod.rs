@@ -6,6 +6,21 @@
 //! (compound per RFC 3550 §6.1 or reduced-size per RFC 5506) yielding
 //! [`RtcpPacket`] views; [`CompoundWriter`] appends packets into one
 //! `&mut [u8]`. Nothing here allocates.
+//!
+//! ```
+//! use tern_rtp::rtcp::{CompoundIter, CompoundWriter, RtcpPacket};
+//!
+//! let mut buf = [0u8; 1200];
+//! let mut w = CompoundWriter::new(&mut buf);
+//! w.receiver_report(0x1111, &[])?.nack(0x1111, 0x2222, &[65535, 0, 3])?;
+//! let datagram = w.finish();
+//! for packet in CompoundIter::new(datagram) {
+//!     if let RtcpPacket::Nack(nack) = packet? {
+//!         assert_eq!(nack.lost().collect::<Vec<_>>(), [65535, 0, 3]);
+//!     }
+//! }
+//! # Ok::<(), tern_rtp::rtcp::RtcpError>(())
+//! ```
 
 mod app;
 mod bye;

@@ -185,6 +185,20 @@ impl<T: AsRef<[u8]>> SenderReport<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> SenderReport<T> {
+    /// Rewrites the SSRC that report block `index` is about (an SFU mapping
+    /// a forwarded stream back to its publisher's SSRC); false if there is
+    /// no such block.
+    pub fn set_report_block_ssrc(&mut self, index: usize, ssrc: Ssrc) -> bool {
+        if index >= usize::from(self.f.header.count) {
+            return false;
+        }
+        put32(
+            self.buffer.as_mut(),
+            HEADER_LEN + SR_BLOCKS + index * REPORT_BLOCK_LEN,
+            ssrc,
+        );
+        true
+    }
     /// Rewrites the sender SSRC in place (an SFU's rewriting).
     pub fn set_ssrc(&mut self, ssrc: Ssrc) {
         put32(self.buffer.as_mut(), HEADER_LEN + SSRC, ssrc);
@@ -232,6 +246,20 @@ impl<T: AsRef<[u8]>> ReceiverReport<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ReceiverReport<T> {
+    /// Rewrites the SSRC that report block `index` is about (an SFU mapping
+    /// a forwarded stream back to its publisher's SSRC); false if there is
+    /// no such block.
+    pub fn set_report_block_ssrc(&mut self, index: usize, ssrc: Ssrc) -> bool {
+        if index >= usize::from(self.f.header.count) {
+            return false;
+        }
+        put32(
+            self.buffer.as_mut(),
+            HEADER_LEN + RR_BLOCKS + index * REPORT_BLOCK_LEN,
+            ssrc,
+        );
+        true
+    }
     /// Rewrites the sender SSRC in place.
     pub fn set_ssrc(&mut self, ssrc: Ssrc) {
         put32(self.buffer.as_mut(), HEADER_LEN + SSRC, ssrc);
@@ -319,6 +347,12 @@ mod tests {
 
     #[test]
     fn rr_libwebrtc_vector_parse_and_build() {
+        let mut copy = RR_PACKET;
+        let mut rr = ReceiverReport::new_checked(&mut copy[..]).unwrap();
+        assert!(rr.set_report_block_ssrc(0, 5));
+        assert_eq!(rr.report_blocks().next().unwrap().ssrc, 5);
+        rr.set_ssrc(6);
+        assert_eq!(rr.ssrc(), 6);
         let rr = ReceiverReport::new_checked(&RR_PACKET[..]).unwrap();
         assert_eq!(rr.ssrc(), 0x12345678);
         let blocks: Vec<_> = rr.report_blocks().collect();
@@ -385,6 +419,10 @@ mod tests {
         let mut sr = SenderReport::new_checked(&mut out[..n]).unwrap();
         sr.set_ssrc(0xabcdef01);
         assert_eq!(sr.ssrc(), 0xabcdef01);
+        assert!(sr.set_report_block_ssrc(1, 77));
+        assert!(!sr.set_report_block_ssrc(2, 77));
+        assert_eq!(sr.report_blocks().nth(1).unwrap().ssrc, 77);
+        assert!(sr.set_report_block_ssrc(1, 0));
         assert_eq!(sr.sender_info(), info);
         assert_eq!(sr.report_blocks().collect::<Vec<_>>(), blocks);
         assert!(write_sr(&mut out[..n - 1], 1, &info, &blocks).is_err());
