@@ -46,7 +46,7 @@ const LOST_MIN: i32 = -(1 << 23);
 const LOST_MAX: i32 = (1 << 23) - 1;
 
 impl ReportBlock {
-    /// Decodes a block from exactly [`REPORT_BLOCK_LEN`] bytes.
+    /// Decodes a block from its 24 bytes.
     pub fn parse(b: &[u8; REPORT_BLOCK_LEN]) -> Self {
         // Sign-extend the 24-bit cumulative loss.
         let lost = i32::from_be_bytes([b[5], b[6], b[7], 0]) >> 8;
