@@ -1,3 +1,5 @@
 //! RTP and RTCP (RFC 3550, RFC 4585, RFC 5104, RFC 8285): zero-copy views and builders.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod rtcp;
