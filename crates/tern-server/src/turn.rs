@@ -703,3 +703,42 @@ impl Owner {
         }
     }
 }
+
+/// How long the credentials `/config` hands out stay valid. The client
+/// refreshes its allocation with the same credentials, so this bounds how
+/// long a call can keep its relay: long enough for a long call, short enough
+/// that a leaked credential soon dies.
+pub const CONFIG_CREDENTIAL_TTL: Duration = Duration::from_secs(12 * 3600);
+
+impl Turn {
+    /// `RTCIceServer` entries for a page or a CLI that reached us as `host`:
+    /// `turn:` over UDP and TCP and `turns:` over TLS at the listeners'
+    /// ports, with fresh REST credentials (W3C `RTCIceServer`).
+    pub fn ice_servers(&self, host: &str, user: &str) -> Vec<serde_json::Value> {
+        let Some((username, credential)) = self.mint(user, CONFIG_CREDENTIAL_TTL) else {
+            return Vec::new();
+        };
+        let host = match host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+            _ => host.to_string(),
+        };
+        let mut urls = Vec::new();
+        if let Some(a) = self.udp.first() {
+            urls.push(format!("turn:{host}:{}?transport=udp", a.port()));
+        }
+        if let Some(a) = self.tcp.first() {
+            urls.push(format!("turn:{host}:{}?transport=tcp", a.port()));
+        }
+        if let Some(a) = self.tls.first() {
+            urls.push(format!("turns:{host}:{}?transport=tcp", a.port()));
+        }
+        if urls.is_empty() {
+            return Vec::new();
+        }
+        vec![serde_json::json!({
+            "urls": urls,
+            "username": username,
+            "credential": credential,
+        })]
+    }
+}
