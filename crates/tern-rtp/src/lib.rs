@@ -4,9 +4,11 @@
 
 pub mod extension;
 pub mod rtp;
+pub mod stats;
 
 pub use extension::{ExtensionKind, ExtensionMap, HeaderExtensions};
 pub use rtp::{
     ExtendedSeqNo, PayloadType, RtpError, RtpHeader, RtpPacket, RtpTimestamp, RtpWriter, SeqNo,
     SeqNoUnwrapper, Ssrc,
 };
+pub use stats::{ReceiveStats, ReceptionReport};
