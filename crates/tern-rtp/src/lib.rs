@@ -3,10 +3,12 @@
 #![deny(missing_docs)]
 
 pub mod extension;
+pub mod nack;
 pub mod rtp;
 pub mod stats;
 
 pub use extension::{ExtensionKind, ExtensionMap, HeaderExtensions};
+pub use nack::{NackGenerator, PacketHistory};
 pub use rtp::{
     ExtendedSeqNo, PayloadType, RtpError, RtpHeader, RtpPacket, RtpTimestamp, RtpWriter, SeqNo,
     SeqNoUnwrapper, Ssrc,
