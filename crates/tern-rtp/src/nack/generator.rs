@@ -190,9 +190,17 @@ impl NackGenerator {
         self.newest = Some(ext);
         // Forget what is now too far behind.
         let horizon = ext.saturating_sub(u64::from(self.config.max_age_packets));
-        let keep = self.missing.split_off(&horizon);
-        self.stats.given_up += self.missing.len() as u64;
-        self.missing = keep;
+        // Checked first: `split_off` allocates a new tree even when nothing
+        // moves, and this runs for every packet.
+        if self
+            .missing
+            .first_key_value()
+            .is_some_and(|(&k, _)| k < horizon)
+        {
+            let keep = self.missing.split_off(&horizon);
+            self.stats.given_up += self.missing.len() as u64;
+            self.missing = keep;
+        }
 
         let first_missing = (newest + 1).max(horizon);
         let gap = ext - first_missing;
