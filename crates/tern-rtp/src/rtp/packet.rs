@@ -1,6 +1,6 @@
 //! The zero-copy RTP packet view (RFC 3550 §5.1, §5.3.1).
 
-use crate::extension::{ExtensionError, HeaderExtensions};
+use crate::extension::{ExtensionError, ExtensionMap, ExtensionValue, HeaderExtensions};
 
 use super::{PayloadType, RtpError, RtpTimestamp, SeqNo, Ssrc};
 
@@ -194,6 +194,16 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     /// block is well-formed and carries it.
     pub fn extension_value(&self, id: u8) -> Option<&[u8]> {
         self.extensions().ok().flatten().and_then(|e| e.get(id))
+    }
+
+    /// The typed value `V` under the id `map` gives its kind: `None` when
+    /// not negotiated, absent or the block is malformed; `Some(Err)` when
+    /// the value is malformed.
+    pub fn read_extension<'a, V: ExtensionValue<'a>>(
+        &'a self,
+        map: &ExtensionMap,
+    ) -> Option<Result<V, ExtensionError>> {
+        self.extensions().ok().flatten()?.read::<V>(map)
     }
 
     /// The payload, without padding.

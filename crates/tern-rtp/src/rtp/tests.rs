@@ -910,3 +910,28 @@ fn chrome_captures() {
         crate::extension::VideoRotation::Deg0
     );
 }
+
+#[test]
+fn mapped_values_write_and_read() {
+    use crate::extension::{ExtensionKind, ExtensionMap, Mid, TransportSequenceNumber};
+    let mut m = ExtensionMap::new();
+    m.insert(4, ExtensionKind::TransportSequenceNumber).unwrap();
+    m.insert(9, ExtensionKind::Mid).unwrap();
+    let mut buf = [0u8; 64];
+    let mut w = RtpWriter::new(&mut buf, &header()).unwrap();
+    assert_eq!(
+        w.add_mapped_value(&m, &TransportSequenceNumber(77)),
+        Ok(true)
+    );
+    assert_eq!(w.add_mapped_value(&m, &Mid("a")), Ok(true));
+    assert_eq!(w.add_mapped_value(&m, &AL), Ok(false));
+    let n = w.finish(b"x", 0).unwrap();
+    let p = RtpPacket::new_checked(&buf[..n]).unwrap();
+    assert_eq!(
+        p.read_extension::<TransportSequenceNumber>(&m),
+        Some(Ok(TransportSequenceNumber(77)))
+    );
+    assert_eq!(p.read_extension::<Mid>(&m), Some(Ok(Mid("a"))));
+    assert_eq!(p.read_extension::<AudioLevel>(&m), None);
+    assert_eq!(p.extensions().unwrap().unwrap().iter().count(), 2);
+}

@@ -1,7 +1,7 @@
 //! Writing RTP packets into a caller's buffer (RFC 3550 §5.1, §5.3.1,
 //! RFC 8285 elements), without allocating.
 
-use crate::extension::{ExtensionBlockWriter, ExtensionForm, ExtensionValue};
+use crate::extension::{ExtensionBlockWriter, ExtensionForm, ExtensionMap, ExtensionValue};
 
 use super::packet::{FIXED_HEADER_LEN, M_BIT, P_BIT, RTP_VERSION, X_BIT};
 use super::{PayloadType, RtpError, RtpTimestamp, SeqNo, Ssrc};
@@ -149,6 +149,22 @@ impl<'b> RtpWriter<'b> {
         value: &V,
     ) -> Result<(), RtpError> {
         Ok(self.ext.add_value(id, value)?)
+    }
+
+    /// Adds a typed value under the id `map` gives its kind; returns
+    /// `Ok(false)` and writes nothing when the session did not negotiate it.
+    pub fn add_mapped_value<'v, V: ExtensionValue<'v>>(
+        &mut self,
+        map: &ExtensionMap,
+        value: &V,
+    ) -> Result<bool, RtpError> {
+        match map.id_of(V::KIND) {
+            Some(id) => {
+                self.add_extension_value(id, value)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Writes `payload` and `padding` bytes of padding (0 for none; the last
