@@ -502,3 +502,360 @@ impl SrtpKeys {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [ProtectionProfile; 4] = ProtectionProfile::ALL;
+
+    fn pair(profile: ProtectionProfile, config: SrtpConfig) -> (Protector, Unprotector) {
+        let n = profile.keying_material_len();
+        let material: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37)).collect();
+        let a = SrtpKeys::from_exporter(profile, &material, crate::DtlsRole::Client).unwrap();
+        let b = SrtpKeys::from_exporter(profile, &material, crate::DtlsRole::Server).unwrap();
+        (a.contexts(config).unwrap().0, b.contexts(config).unwrap().1)
+    }
+
+    fn rtp(ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, 96];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x10, 0]);
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn rtcp(ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 201, 0, 1];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(b"report!!");
+        p
+    }
+
+    fn protect(tx: &mut Protector, plain: &[u8]) -> Vec<u8> {
+        let mut buf = plain.to_vec();
+        buf.resize(plain.len() + 16, 0);
+        let n = tx.protect_rtp(&mut buf, plain.len()).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn protect_c(tx: &mut Protector, plain: &[u8]) -> Vec<u8> {
+        let mut buf = plain.to_vec();
+        buf.resize(plain.len() + 20, 0);
+        let n = tx.protect_rtcp(&mut buf, plain.len()).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn open(rx: &mut Unprotector, wire: &[u8]) -> Result<Vec<u8>, SrtpError> {
+        let mut b = wire.to_vec();
+        let n = rx.unprotect_rtp(&mut b)?;
+        b.truncate(n);
+        Ok(b)
+    }
+
+    fn open_c(rx: &mut Unprotector, wire: &[u8]) -> Result<Vec<u8>, SrtpError> {
+        let mut b = wire.to_vec();
+        let n = rx.unprotect_rtcp(&mut b)?;
+        b.truncate(n);
+        Ok(b)
+    }
+
+    #[test]
+    fn wrap_with_reordering_either_side_keeps_decrypting() {
+        for p in ALL {
+            let (mut tx, mut rx) = pair(p, SrtpConfig::default());
+            let seqs: Vec<u16> = (65_500u16..=65_535).chain(0..40).collect();
+            let wire: Vec<Vec<u8>> = seqs
+                .iter()
+                .map(|&s| protect(&mut tx, &rtp(7, s, &s.to_be_bytes())))
+                .collect();
+            assert_eq!(tx.roc(7), Some(1), "{p}");
+            // Deliver with packets from after the wrap arriving before ones
+            // from before it, and vice versa.
+            let mut order: Vec<usize> = (0..wire.len()).collect();
+            order.swap(30, 38); // 65530 <-> 2
+            order.swap(35, 36); // 65535 <-> 0
+            order.swap(20, 45); // 65520 <-> 9
+            for i in order {
+                let plain = open(&mut rx, &wire[i]).unwrap_or_else(|e| panic!("{p} {i}: {e}"));
+                assert_eq!(plain, rtp(7, seqs[i], &seqs[i].to_be_bytes()));
+            }
+            assert_eq!(rx.roc(7), Some(1));
+            for w in &wire {
+                assert!(matches!(open(&mut rx, w), Err(SrtpError::Replay { .. })));
+            }
+            let s = rx.stats();
+            assert_eq!(
+                (s.rtp_packets, s.replays),
+                (wire.len() as u64, wire.len() as u64)
+            );
+        }
+    }
+
+    #[test]
+    fn forged_packets_create_no_state_and_move_nothing() {
+        for p in ALL {
+            let (mut tx, mut rx) = pair(p, SrtpConfig::default());
+            // A forged packet of an unknown SSRC: no stream appears.
+            let mut forged = protect(&mut tx, &rtp(1, 10, b"abc"));
+            let last = forged.len() - 1;
+            forged[last] ^= 1;
+            assert_eq!(
+                open(&mut rx, &forged),
+                Err(SrtpError::Authentication { ssrc: 1 })
+            );
+            assert_eq!(rx.stream_count(), 0);
+            assert_eq!(rx.roc(1), None);
+            // Establish the stream, then forge a packet that would move the ROC.
+            let good = protect(&mut tx, &rtp(11, 65_000, b"x"));
+            open(&mut rx, &good).unwrap();
+            let mut ahead = protect(&mut tx, &rtp(11, 100, b"y")); // ROC 1
+            ahead[13] ^= 0x40;
+            assert!(matches!(
+                open(&mut rx, &ahead),
+                Err(SrtpError::Authentication { .. })
+            ));
+            assert_eq!(rx.roc(11), Some(0), "{p}: ROC moved by a forged packet");
+            ahead[13] ^= 0x40;
+            open(&mut rx, &ahead).unwrap();
+            assert_eq!(rx.roc(11), Some(1));
+            // Forged SRTCP: no RTCP state for a new SSRC either.
+            let mut c = protect_c(&mut tx, &rtcp(2));
+            c[9] ^= 1;
+            assert!(matches!(
+                open_c(&mut rx, &c),
+                Err(SrtpError::Authentication { .. })
+            ));
+            assert_eq!(rx.stream_count(), 1);
+            assert_eq!(rx.stats().auth_failures, 3);
+        }
+    }
+
+    #[test]
+    fn replay_window_edges() {
+        let cfg = SrtpConfig {
+            replay_window: 128,
+            ..SrtpConfig::default()
+        };
+        let (mut tx, mut rx) = pair(ProtectionProfile::Aes128CmHmacSha1_80, cfg);
+        let wire: Vec<Vec<u8>> = (0..300u16)
+            .map(|s| protect(&mut tx, &rtp(9, s, b"p")))
+            .collect();
+        open(&mut rx, &wire[299]).unwrap();
+        assert_eq!(
+            open(&mut rx, &wire[171]),
+            Err(SrtpError::TooOld {
+                ssrc: 9,
+                index: 171
+            })
+        );
+        open(&mut rx, &wire[172]).unwrap();
+        assert_eq!(
+            open(&mut rx, &wire[172]),
+            Err(SrtpError::Replay {
+                ssrc: 9,
+                index: 172
+            })
+        );
+        open(&mut rx, &wire[250]).unwrap();
+        let s = rx.stats();
+        assert_eq!((s.too_old, s.replays, s.rtp_packets), (1, 1, 3));
+    }
+
+    #[test]
+    fn srtcp_index_counts_from_zero_and_is_replay_checked() {
+        for p in ALL {
+            let (mut tx, mut rx) = pair(p, SrtpConfig::default());
+            let a = protect_c(&mut tx, &rtcp(5));
+            let b = protect_c(&mut tx, &rtcp(5));
+            let word = |w: &[u8], at: usize| u32::from_be_bytes(w[at..at + 4].try_into().unwrap());
+            let at = if p.is_aead() {
+                a.len() - 4
+            } else {
+                a.len() - 14
+            };
+            assert_eq!(
+                (word(&a, at), word(&b, at)),
+                (0x8000_0000, 0x8000_0001),
+                "{p}"
+            );
+            assert_eq!(a.len(), rtcp(5).len() + p.rtcp_overhead());
+            assert_eq!(open_c(&mut rx, &b).unwrap(), rtcp(5));
+            assert_eq!(open_c(&mut rx, &a).unwrap(), rtcp(5));
+            assert_eq!(
+                open_c(&mut rx, &a),
+                Err(SrtpError::Replay { ssrc: 5, index: 0 })
+            );
+            tx.set_next_srtcp_index(5, (1 << 31) - 1);
+            let last = protect_c(&mut tx, &rtcp(5));
+            open_c(&mut rx, &last).unwrap();
+            let mut buf = rtcp(5);
+            buf.resize(40, 0);
+            assert_eq!(
+                tx.protect_rtcp(&mut buf, 16),
+                Err(SrtpError::IndexExhausted { ssrc: 5 })
+            );
+            // Far behind the window now.
+            assert!(matches!(open_c(&mut rx, &b), Err(SrtpError::TooOld { .. })));
+        }
+    }
+
+    #[test]
+    fn hmac_sha1_32_uses_a_4_byte_srtp_tag_and_10_byte_srtcp_tag() {
+        let (mut tx, mut rx) = pair(
+            ProtectionProfile::Aes128CmHmacSha1_32,
+            SrtpConfig::default(),
+        );
+        let plain = rtp(3, 1, b"0123456789");
+        let w = protect(&mut tx, &plain);
+        assert_eq!(w.len(), plain.len() + 4);
+        assert_eq!(open(&mut rx, &w).unwrap(), plain);
+        let c = protect_c(&mut tx, &rtcp(3));
+        assert_eq!(c.len(), rtcp(3).len() + 4 + 10);
+        assert_eq!(open_c(&mut rx, &c).unwrap(), rtcp(3));
+    }
+
+    #[test]
+    fn stream_limit_is_an_error_and_remove_frees_a_slot() {
+        let cfg = SrtpConfig {
+            max_streams: 2,
+            ..SrtpConfig::default()
+        };
+        let (mut tx, mut rx) = pair(ProtectionProfile::AeadAes128Gcm, cfg);
+        let w1 = protect(&mut tx, &rtp(1, 1, b"a"));
+        let w2 = protect(&mut tx, &rtp(2, 1, b"a"));
+        let mut buf = rtp(3, 1, b"a");
+        buf.resize(64, 0);
+        assert_eq!(
+            tx.protect_rtp(&mut buf, 13),
+            Err(SrtpError::TooManyStreams { max: 2 })
+        );
+        assert_eq!(tx.stats().errors, 1);
+        assert!(tx.remove_ssrc(1));
+        assert!(!tx.remove_ssrc(1));
+        let w3 = protect(&mut tx, &rtp(3, 1, b"a"));
+        open(&mut rx, &w1).unwrap();
+        open(&mut rx, &w2).unwrap();
+        assert_eq!(
+            open(&mut rx, &w3),
+            Err(SrtpError::TooManyStreams { max: 2 })
+        );
+        // RTCP of a known SSRC shares its slot; of a new one, does not fit.
+        open_c(&mut rx, &protect_c(&mut tx, &rtcp(2))).unwrap();
+        assert_eq!(
+            open_c(&mut rx, &protect_c(&mut tx, &rtcp(3))),
+            Err(SrtpError::TooManyStreams { max: 2 })
+        );
+        assert_eq!(rx.stats().rejected_streams, 2);
+        assert!(rx.remove_ssrc(1));
+        open(&mut rx, &w3).unwrap();
+        assert_eq!(rx.stream_count(), 2);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        for p in ALL {
+            let (mut tx, mut rx) = pair(p, SrtpConfig::default());
+            let plain = rtp(1, 1, b"payload");
+            // No room for the tag, or len beyond the buffer.
+            let mut buf = plain.clone();
+            assert!(matches!(
+                tx.protect_rtp(&mut buf, plain.len()),
+                Err(SrtpError::BufferTooSmall { .. })
+            ));
+            assert!(matches!(
+                tx.protect_rtp(&mut buf, usize::MAX),
+                Err(SrtpError::BufferTooSmall { .. })
+            ));
+            buf.resize(100, 0);
+            assert!(matches!(
+                tx.protect_rtp(&mut buf, 11),
+                Err(SrtpError::Truncated { .. })
+            ));
+            assert!(matches!(
+                tx.protect_rtcp(&mut buf, 7),
+                Err(SrtpError::Truncated { .. })
+            ));
+            buf[0] = 0x00;
+            assert_eq!(
+                tx.protect_rtp(&mut buf, 20),
+                Err(SrtpError::BadVersion { version: 0 })
+            );
+            assert_eq!(tx.stats().errors, 5);
+            // Receive side: every prefix of a valid packet fails cleanly.
+            let w = protect(&mut tx, &plain);
+            for n in 0..w.len() {
+                assert!(open(&mut rx, &w[..n]).is_err(), "{p} {n}");
+            }
+            let c = protect_c(&mut tx, &rtcp(1));
+            for n in 0..c.len() {
+                assert!(open_c(&mut rx, &c[..n]).is_err(), "{p} {n}");
+            }
+            assert_eq!(rx.stream_count(), 0);
+            assert_eq!(open(&mut rx, &w).unwrap(), plain);
+            assert_eq!(open_c(&mut rx, &c).unwrap(), rtcp(1));
+        }
+    }
+
+    #[test]
+    fn csrcs_and_extension_stay_clear_and_authenticated() {
+        for p in ALL {
+            let (mut tx, mut rx) = pair(p, SrtpConfig::default());
+            let mut plain = vec![0x91, 96, 0, 9, 0, 0, 0, 0, 0, 0, 0, 4];
+            plain.extend_from_slice(&[0xaa; 4]); // one CSRC
+            plain.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0x55, 0, 0]); // extension
+            plain.extend_from_slice(b"media");
+            let w = protect(&mut tx, &plain);
+            assert_eq!(&w[..24], &plain[..24]);
+            assert_ne!(&w[24..29], b"media");
+            let mut bad = w.clone();
+            bad[21] ^= 1; // inside the extension
+            assert!(matches!(
+                open(&mut rx, &bad),
+                Err(SrtpError::Authentication { .. })
+            ));
+            assert_eq!(open(&mut rx, &w).unwrap(), plain);
+        }
+    }
+
+    #[test]
+    fn sender_reuses_the_index_of_a_retransmission() {
+        let (mut tx, _) = pair(ProtectionProfile::AeadAes128Gcm, SrtpConfig::default());
+        let first = protect(&mut tx, &rtp(4, 65_535, b"z"));
+        let _ = protect(&mut tx, &rtp(4, 3, b"z"));
+        assert_eq!(tx.roc(4), Some(1));
+        // 65535 again is the packet of ROC 0, not ROC 1: same bytes.
+        assert_eq!(protect(&mut tx, &rtp(4, 65_535, b"z")), first);
+        let mut buf = rtp(4, 40_000, b"z");
+        buf.resize(64, 0);
+        // Half the sequence space behind the first packet: before index 0.
+        let (mut tx, _) = pair(ProtectionProfile::AeadAes128Gcm, SrtpConfig::default());
+        let _ = protect(&mut tx, &rtp(4, 5, b"z"));
+        assert!(matches!(
+            tx.protect_rtp(&mut buf, 13),
+            Err(SrtpError::TooOld { .. })
+        ));
+    }
+
+    #[test]
+    fn config_is_validated() {
+        let k = MasterKey::new(ProtectionProfile::AeadAes128Gcm, &[0; 16], &[0; 12]).unwrap();
+        for (max_streams, replay_window) in [(0, 1024), (1, 127), (1, 1025)] {
+            let c = SrtpConfig {
+                max_streams,
+                replay_window,
+            };
+            assert!(matches!(
+                Unprotector::new(ProtectionProfile::AeadAes128Gcm, &k, c),
+                Err(SrtpError::Config(_))
+            ));
+        }
+        assert!(matches!(
+            Protector::new(ProtectionProfile::AeadAes256Gcm, &k, SrtpConfig::default()),
+            Err(SrtpError::MasterKeyLength { .. })
+        ));
+    }
+}
