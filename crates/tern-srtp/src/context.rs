@@ -74,7 +74,8 @@ pub struct UnprotectStats {
     pub replays: u64,
     /// Packets behind the replay window.
     pub too_old: u64,
-    /// Packets too short or not version 2.
+    /// Packets too short or not version 2 (and the few otherwise unusable:
+    /// an exhausted index space, a backend refusal).
     pub malformed: u64,
     /// Packets of a new SSRC refused because the context was full.
     pub rejected_streams: u64,

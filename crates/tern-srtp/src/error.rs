@@ -132,11 +132,11 @@ impl fmt::Display for SrtpError {
                 got,
             } => write!(
                 f,
-                "{profile:?} needs {expected} bytes of DTLS-SRTP keying material, got {got}"
+                "{profile} needs {expected} bytes of DTLS-SRTP keying material, got {got}"
             ),
             SrtpError::MasterKeyLength { profile, key, salt } => write!(
                 f,
-                "{profile:?} needs a {}-byte master key and {}-byte salt, got {key} and {salt}",
+                "{profile} needs a {}-byte master key and {}-byte salt, got {key} and {salt}",
                 profile.master_key_len(),
                 profile.master_salt_len()
             ),

@@ -42,6 +42,14 @@ fn check_version(b: &[u8]) -> Result<(), SrtpError> {
     Ok(())
 }
 
+/// RFC 5761 §4: with RTP and RTCP multiplexed on one port, a packet whose
+/// second byte is 192 to 223 (RTCP packet types; RTP payload types 64 to 95
+/// with the marker bit set) is RTCP. Use it to choose between
+/// `unprotect_rtp` and `unprotect_rtcp`.
+pub fn is_rtcp(packet: &[u8]) -> bool {
+    packet.get(1).is_some_and(|pt| (192..=223).contains(pt))
+}
+
 /// A checked view of an RTP header: its length (fixed part, CSRCs and the
 /// header extension, RFC 3550 §5.1 and §5.3.1), sequence number and SSRC.
 #[derive(Debug, Clone, Copy)]
@@ -169,6 +177,15 @@ mod tests {
         );
         assert!(RtpHeader::new_checked(&p[..11]).is_err());
         assert!(RtpHeader::new_checked(&[][..]).is_err());
+    }
+
+    #[test]
+    fn rtcp_mux_demultiplexing() {
+        assert!(is_rtcp(&[0x80, 200, 0, 6])); // SR
+        assert!(is_rtcp(&[0x81, 205])); // RTPFB
+        assert!(!is_rtcp(&[0x80, 96])); // RTP PT 96
+        assert!(!is_rtcp(&[0x80, 0xe0])); // RTP PT 96 with the marker bit
+        assert!(!is_rtcp(&[0x80]));
     }
 
     #[test]

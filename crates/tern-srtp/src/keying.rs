@@ -22,8 +22,9 @@ pub enum DtlsRole {
 }
 
 /// One SRTP master key and master salt (RFC 3711 §3.2.1), the input of the
-/// key derivation of §4.3. Zeroed when dropped; `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
+/// key derivation of §4.3. Zeroed when dropped; `Debug` does not show it;
+/// deliberately not `PartialEq` (a non-constant-time comparison of secrets).
+#[derive(Clone)]
 pub struct MasterKey {
     key: [u8; MAX_KEY],
     key_len: usize,
@@ -80,7 +81,7 @@ impl std::fmt::Debug for MasterKey {
 }
 
 /// Both directions' master keys for one DTLS-SRTP session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SrtpKeys {
     /// The negotiated profile.
     pub profile: ProtectionProfile,
@@ -145,8 +146,10 @@ mod tests {
         assert_eq!(c.remote.key(), &[2; 16]);
         assert_eq!(c.remote.salt(), &[4; 14]);
         let s = SrtpKeys::from_exporter(p, &m, DtlsRole::Server).unwrap();
-        assert_eq!(s.local, c.remote);
-        assert_eq!(s.remote, c.local);
+        assert_eq!(s.local.key(), c.remote.key());
+        assert_eq!(s.local.salt(), c.remote.salt());
+        assert_eq!(s.remote.key(), c.local.key());
+        assert_eq!(s.remote.salt(), c.local.salt());
         assert_eq!(format!("{:?}", c.local), "MasterKey(16+14 bytes)");
     }
 
@@ -165,12 +168,12 @@ mod tests {
     fn wrong_lengths_are_errors() {
         let p = ProtectionProfile::AeadAes128Gcm;
         assert_eq!(
-            SrtpKeys::from_exporter(p, &[0; 60], DtlsRole::Client),
-            Err(SrtpError::KeyingMaterialLength {
+            SrtpKeys::from_exporter(p, &[0; 60], DtlsRole::Client).unwrap_err(),
+            SrtpError::KeyingMaterialLength {
                 profile: p,
                 expected: 56,
                 got: 60
-            })
+            }
         );
         assert!(matches!(
             MasterKey::new(p, &[0; 16], &[0; 14]),

@@ -58,13 +58,17 @@
 //! - ROC and packet index are estimated per SSRC (RFC 3711 §3.3.1,
 //!   Appendix A), so streams survive the 65535 → 0 wrap with reordering
 //!   either side of it. Receive state moves only once a packet has
-//!   authenticated.
+//!   authenticated. As in libsrtp, a receiver takes the first packet of an
+//!   SSRC to be of ROC 0, so a stream must reach the receiver before its
+//!   first wrap (libwebrtc starts sequence numbers below 2^15 for this).
 //! - Replay protection per SSRC, SRTP and SRTCP separately, with a window of
 //!   [`SrtpConfig::replay_window`] packets (RFC 3711 §3.3.2).
 //! - Per-SSRC state is created by the first packet that authenticates and is
 //!   bounded by [`SrtpConfig::max_streams`]; a new SSRC past the bound is an
 //!   error ([`SrtpError::TooManyStreams`]), never an eviction, so no replay
 //!   list is forgotten behind the caller's back.
+//! - SRTCP packets with the E flag clear (authenticated, not encrypted,
+//!   RFC 3711 §3.4, RFC 7714 §9.3) are accepted; we always send E = 1.
 //! - Tags are compared in constant time. Malformed packets are errors, never
 //!   panics. After a stream's first packet, nothing allocates.
 //! - Not implemented: MKI, key_derivation_rate other than 0, the NULL cipher,
@@ -87,7 +91,7 @@ mod vectors;
 
 pub use context::{ProtectStats, Protector, SrtpConfig, UnprotectStats, Unprotector};
 pub use error::SrtpError;
-pub use header::{RtcpHeader, RtpHeader, RTCP_HEADER_LEN, RTP_FIXED_HEADER_LEN};
+pub use header::{is_rtcp, RtcpHeader, RtpHeader, RTCP_HEADER_LEN, RTP_FIXED_HEADER_LEN};
 pub use kdf::{derive_session_key, KdfLabel};
 pub use keying::{DtlsRole, MasterKey, SrtpKeys, EXPORTER_LABEL};
 pub use profile::ProtectionProfile;
