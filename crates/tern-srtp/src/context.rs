@@ -842,6 +842,29 @@ mod tests {
     }
 
     #[test]
+    fn only_the_peers_direction_decrypts() {
+        let p = ProtectionProfile::Aes128CmHmacSha1_80;
+        let m: Vec<u8> = (0..60u8).collect();
+        let client = SrtpKeys::from_exporter(p, &m, crate::DtlsRole::Client).unwrap();
+        let server = SrtpKeys::from_exporter(p, &m, crate::DtlsRole::Server).unwrap();
+        let (mut ctx, mut crx) = client.contexts(SrtpConfig::default()).unwrap();
+        let (mut stx, mut srx) = server.contexts(SrtpConfig::default()).unwrap();
+        let c = protect(&mut ctx, &rtp(1, 1, b"from client"));
+        let s = protect(&mut stx, &rtp(1, 1, b"from server"));
+        // Our own packets do not decrypt with our inbound keys.
+        assert!(matches!(
+            open(&mut crx, &c),
+            Err(SrtpError::Authentication { .. })
+        ));
+        assert!(matches!(
+            open(&mut srx, &s),
+            Err(SrtpError::Authentication { .. })
+        ));
+        assert_eq!(open(&mut srx, &c).unwrap(), rtp(1, 1, b"from client"));
+        assert_eq!(open(&mut crx, &s).unwrap(), rtp(1, 1, b"from server"));
+    }
+
+    #[test]
     fn config_is_validated() {
         let k = MasterKey::new(ProtectionProfile::AeadAes128Gcm, &[0; 16], &[0; 12]).unwrap();
         for (max_streams, replay_window) in [(0, 1024), (1, 127), (1, 1025)] {
