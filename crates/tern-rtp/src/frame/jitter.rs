@@ -24,6 +24,10 @@ pub struct JitterConfig {
     /// Longest a packet waits for the packets it needs before the
     /// incomplete frame is skipped.
     pub max_wait: Duration,
+    /// How long a gap may wait for a reordered packet once a later keyframe
+    /// is complete (video), or at all (audio and other codecs whose frames
+    /// are independent, where a gap costs one frame).
+    pub reorder_wait: Duration,
     /// Largest reassembled frame; a frame beyond it is dropped as lost.
     pub max_frame_bytes: usize,
     /// Most spare payload buffers kept for reuse.
@@ -35,6 +39,7 @@ impl Default for JitterConfig {
         Self {
             max_packets: 1000,
             max_wait: Duration::from_millis(500),
+            reorder_wait: Duration::from_millis(30),
             max_frame_bytes: 4 << 20,
             pool_limit: 256,
         }
@@ -290,10 +295,26 @@ impl<D: Depacketizer> JitterBuffer<D> {
     /// When [`JitterBuffer::poll`] should next be called if nothing is
     /// pushed: when the oldest packet's wait runs out.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let front = self.slots.front()?;
         if self.pending_loss.is_some() {
-            return self.slots.front().map(|s| s.arrival);
+            return Some(front.arrival);
         }
-        self.slots.front().map(|s| s.arrival + self.config.max_wait)
+        let new_frame = front.start && Some(front.timestamp) != self.last_timestamp;
+        if self.next.is_none() && new_frame {
+            return Some(front.arrival + self.config.reorder_wait);
+        }
+        Some(front.arrival + self.gap_wait())
+    }
+
+    /// How long the head may wait for missing packets: `reorder_wait` when
+    /// frames are independent or a later keyframe is complete, else
+    /// `max_wait`.
+    fn gap_wait(&self) -> Duration {
+        if self.depacketizer.frames_independent() || self.later_complete_keyframe().is_some() {
+            self.config.reorder_wait.min(self.config.max_wait)
+        } else {
+            self.config.max_wait
+        }
     }
 
     /// Hand out the next event: a complete frame (its bytes appended to
@@ -306,9 +327,17 @@ impl<D: Depacketizer> JitterBuffer<D> {
             }
             self.drop_leading_padding();
             let front = self.slots.front()?;
+            let waited = now.saturating_duration_since(front.arrival);
+            let new_frame = front.start && Some(front.timestamp) != self.last_timestamp;
             let aligned = match self.next {
                 Some(n) => front.ext == n,
-                None => front.start && Some(front.timestamp) != self.last_timestamp,
+                // Out of sync (start, or after a loss): a frame start right
+                // after what was given up is taken at once; any other (e.g.
+                // the first packet received) waits `reorder_wait` in case
+                // earlier packets are still on their way.
+                None => {
+                    new_frame && (front.ext == self.floor || waited >= self.config.reorder_wait)
+                }
             };
             if aligned {
                 if let Some(n) = self.complete_frame_len(0) {
@@ -325,13 +354,28 @@ impl<D: Depacketizer> JitterBuffer<D> {
                     }
                 }
             }
+            let limit = match self.next {
+                None if new_frame && !aligned => self.config.reorder_wait,
+                _ => self.gap_wait(),
+            };
             // The head cannot complete yet. Give up on it when it waited too
-            // long or when a later keyframe is complete.
-            let waited = now.saturating_duration_since(front.arrival) >= self.config.max_wait;
-            let key_at = self.later_complete_keyframe();
-            if !waited && key_at.is_none() {
+            // long: `max_wait`, or only `reorder_wait` when a later keyframe
+            // is complete (so one loss never holds a decodable keyframe).
+            if waited < limit || (self.next.is_none() && new_frame && !aligned) {
                 return None;
             }
+            let gap_before_start = self.next.is_some_and(|n| front.ext != n) && new_frame;
+            if gap_before_start {
+                // Packets before a frame start are missing: give up on them
+                // only; the frame itself may still complete.
+                self.skip(0);
+                continue;
+            }
+            let key_at = if self.depacketizer.frames_independent() {
+                None
+            } else {
+                self.later_complete_keyframe()
+            };
             let resync = key_at.or_else(|| self.resync_point()).unwrap_or(self.slots.len());
             self.skip(resync.max(1));
         }

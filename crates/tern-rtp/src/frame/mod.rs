@@ -4,3 +4,6 @@
 mod jitter;
 
 pub use jitter::{FrameInfo, JitterBuffer, JitterConfig, JitterEvent, JitterStats, LossInfo, PushOutcome};
+
+#[cfg(test)]
+mod tests;
