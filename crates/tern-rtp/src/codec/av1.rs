@@ -494,7 +494,9 @@ mod tests {
     fn fragments_across_packets_with_z_and_y() {
         let frame = obu(OBU_FRAME, None, &[9; 500]);
         let mut out = Payloads::new();
-        Av1Packetizer::new().packetize(&frame, 200, &mut out).unwrap();
+        Av1Packetizer::new()
+            .packetize(&frame, 200, &mut out)
+            .unwrap();
         assert_eq!(out.len(), 3);
         let hdrs: Vec<u8> = out.iter().map(|(p, _)| p[0]).collect();
         assert_eq!(hdrs, [0x40, 0xc0, 0x80]);
@@ -516,7 +518,8 @@ mod tests {
             sequence: s,
             ..Default::default()
         };
-        d.depacketize(out.get(0).unwrap().0, info(1), &mut got).unwrap();
+        d.depacketize(out.get(0).unwrap().0, info(1), &mut got)
+            .unwrap();
         let r = d.depacketize(out.get(2).unwrap().0, info(3), &mut got);
         assert_eq!(r, Err(CodecError::BrokenFragment));
         assert!(got.is_empty());

@@ -62,7 +62,10 @@ impl fmt::Display for CodecError {
                  negotiate packetization-mode=1 or lower the encoder's slice size"
             ),
             CodecError::BrokenFragment => {
-                write!(f, "fragment without its start or after a gap; partial unit dropped")
+                write!(
+                    f,
+                    "fragment without its start or after a gap; partial unit dropped"
+                )
             }
             CodecError::FrameTooLarge => write!(f, "reassembled frame exceeds the size limit"),
         }

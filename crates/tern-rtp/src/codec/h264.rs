@@ -463,7 +463,7 @@ mod tests {
         let sps = [0x67u8, 0x42, 0xc0, 0x1f, 0xda];
         let pps = [0x68u8, 0xce, 0x3c, 0x80];
         let mut idr = vec![0x65u8, 0x88];
-        idr.extend(std::iter::repeat(0x42).take(300));
+        idr.extend(std::iter::repeat_n(0x42, 300));
         let frame = annexb(&[&sps, &pps, &idr]);
         let mut pk = H264Packetizer::new(H264PacketizationMode::NonInterleaved);
         let mut out = Payloads::new();
@@ -493,7 +493,8 @@ mod tests {
         let p = [0x41u8, 0x9a, 7];
         let mut pk = H264Packetizer::new(H264PacketizationMode::NonInterleaved);
         let mut out = Payloads::new();
-        pk.packetize(&annexb(&[&sps, &pps, &idr]), 1200, &mut out).unwrap();
+        pk.packetize(&annexb(&[&sps, &pps, &idr]), 1200, &mut out)
+            .unwrap();
         pk.packetize(&annexb(&[&p]), 1200, &mut out).unwrap();
         assert_eq!(depack_all(&out), annexb(&[&p]));
         pk.packetize(&annexb(&[&idr]), 1200, &mut out).unwrap();
@@ -512,7 +513,10 @@ mod tests {
         let big = annexb(&[&[0x65u8; 1300]]);
         assert_eq!(
             pk.packetize(&big, 1200, &mut out),
-            Err(CodecError::NalTooLarge { len: 1300, mtu: 1200 })
+            Err(CodecError::NalTooLarge {
+                len: 1300,
+                mtu: 1200
+            })
         );
     }
 
@@ -524,7 +528,8 @@ mod tests {
             sequence: s,
             ..Default::default()
         };
-        d.depacketize(&[0x7c, 0x85, 1, 2], info(10), &mut out).unwrap();
+        d.depacketize(&[0x7c, 0x85, 1, 2], info(10), &mut out)
+            .unwrap();
         assert_eq!(
             d.depacketize(&[0x7c, 0x45, 3], info(12), &mut out),
             Err(CodecError::BrokenFragment)
@@ -535,7 +540,8 @@ mod tests {
             Err(CodecError::BrokenFragment)
         );
         // Sequence wrap inside a FU-A is fine.
-        d.depacketize(&[0x7c, 0x85, 1], info(65535), &mut out).unwrap();
+        d.depacketize(&[0x7c, 0x85, 1], info(65535), &mut out)
+            .unwrap();
         d.depacketize(&[0x7c, 0x45, 2], info(0), &mut out).unwrap();
         assert_eq!(out, [0, 0, 0, 1, 0x65, 1, 2]);
     }
@@ -558,9 +564,13 @@ mod tests {
         assert_eq!(out, annexb);
         assert!(d.is_frame_start(&stap) && !d.is_keyframe(&stap));
         // The same STAP-A cut short must be refused.
-        assert!(d.depacketize(&stap[..17], RtpInfo::default(), &mut vec![]).is_err());
+        assert!(d
+            .depacketize(&stap[..17], RtpInfo::default(), &mut vec![])
+            .is_err());
         // Type 31 is not a packet type (Pion: [0xFF, 0x00, 0x00]).
-        assert!(d.depacketize(&[0xff, 0, 0], RtpInfo::default(), &mut vec![]).is_err());
+        assert!(d
+            .depacketize(&[0xff, 0, 0], RtpInfo::default(), &mut vec![])
+            .is_err());
         // Our packetizer sends this SPS and PPS as the same STAP-A.
         let mut out = Payloads::new();
         H264Packetizer::new(H264PacketizationMode::NonInterleaved)
@@ -599,9 +609,15 @@ mod tests {
     fn malformed_stap_a_is_an_error_and_leaves_no_partial_output() {
         let mut d = H264Depacketizer::new();
         let mut out = vec![];
-        let r = d.depacketize(&[0x78, 0, 2, 0x67, 1, 0, 9, 1], RtpInfo::default(), &mut out);
+        let r = d.depacketize(
+            &[0x78, 0, 2, 0x67, 1, 0, 9, 1],
+            RtpInfo::default(),
+            &mut out,
+        );
         assert!(matches!(r, Err(CodecError::Truncated { .. })));
         assert!(out.is_empty());
-        assert!(d.depacketize(&[0x7a, 0], RtpInfo::default(), &mut out).is_err());
+        assert!(d
+            .depacketize(&[0x7a, 0], RtpInfo::default(), &mut out)
+            .is_err());
     }
 }

@@ -185,7 +185,9 @@ fn ap_units(mut body: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> 
         }
         let (Some(&a), Some(&b)) = (body.first(), body.get(1)) else {
             body = &[];
-            return Some(Err(CodecError::Truncated { what: "AP unit size" }));
+            return Some(Err(CodecError::Truncated {
+                what: "AP unit size",
+            }));
         };
         let n = usize::from(u16::from_be_bytes([a, b]));
         let Some(unit) = body.get(AP_SIZE_LEN..AP_SIZE_LEN + n) else {
@@ -351,10 +353,12 @@ mod tests {
         let sps = [0x42u8, 0x01, 0x01, 0x01];
         let pps = [0x44u8, 0x01, 0xc1, 0x72];
         let mut idr = vec![0x26u8, 0x01, 0xaf]; // IDR_W_RADL (19), first slice
-        idr.extend(std::iter::repeat(0x11).take(400));
+        idr.extend(std::iter::repeat_n(0x11, 400));
         let frame = annexb(&[&vps, &sps, &pps, &idr]);
         let mut out = Payloads::new();
-        H265Packetizer::new().packetize(&frame, 200, &mut out).unwrap();
+        H265Packetizer::new()
+            .packetize(&frame, 200, &mut out)
+            .unwrap();
         let d = H265Depacketizer::new();
         let (ap, _) = out.get(0).unwrap();
         assert_eq!(nal_type(ap[0]), AP);
@@ -384,6 +388,8 @@ mod tests {
         let mut out = vec![];
         let r = d.depacketize(&[0x62, 0x01, 0x13, 1], RtpInfo::default(), &mut out);
         assert_eq!(r, Err(CodecError::BrokenFragment));
-        assert!(d.depacketize(&[0x64, 0x01], RtpInfo::default(), &mut out).is_err());
+        assert!(d
+            .depacketize(&[0x64, 0x01], RtpInfo::default(), &mut out)
+            .is_err());
     }
 }

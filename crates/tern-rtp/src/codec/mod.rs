@@ -268,3 +268,8 @@ impl std::fmt::Display for Codec {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+// Tests need an arbitrary origin for virtual time; only differences matter.
+#[allow(clippy::disallowed_methods)]
+mod fixture_tests;

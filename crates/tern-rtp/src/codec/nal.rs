@@ -75,7 +75,9 @@ mod tests {
 
     #[test]
     fn splits_three_and_four_byte_start_codes() {
-        let s = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0];
+        let s = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0,
+        ];
         let nals: Vec<&[u8]> = AnnexB::new(&s).collect();
         assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4, 5]]);
     }

@@ -16,7 +16,11 @@ fn round_trip(codec: Codec, frame: &[u8], mtu: usize) -> Vec<u8> {
     for (i, (p, marker)) in out.iter().enumerate() {
         assert!(p.len() <= mtu, "{codec}: payload {} > MTU {mtu}", p.len());
         if codec.is_video() {
-            assert_eq!(marker, i + 1 == n, "{codec}: marker on the last payload only");
+            assert_eq!(
+                marker,
+                i + 1 == n,
+                "{codec}: marker on the last payload only"
+            );
             assert!(dep.is_frame_end(p, marker) || i + 1 < n);
         }
         let info = RtpInfo {
@@ -244,10 +248,14 @@ fn packetizing_reuses_the_arena() {
     let mut out = Payloads::new();
     let mut frame = nal::START_CODE.to_vec();
     frame.push(0x65);
-    frame.extend(std::iter::repeat(7).take(20_000));
+    frame.extend(std::iter::repeat_n(7, 20_000));
     pk.packetize(&frame, 1200, &mut out).unwrap();
     let n = out.len();
     let total = out.total_len();
     pk.packetize(&frame, 1200, &mut out).unwrap();
-    assert_eq!((out.len(), out.total_len()), (n, total), "cleared, not appended");
+    assert_eq!(
+        (out.len(), out.total_len()),
+        (n, total),
+        "cleared, not appended"
+    );
 }

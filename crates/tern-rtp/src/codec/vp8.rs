@@ -499,7 +499,13 @@ mod tests {
 
     #[test]
     fn truncated_descriptors_are_errors() {
-        for b in [&[][..], &[0x80], &[0x80, 0x80], &[0x80, 0x80, 0x80], &[0x80, 0x40]] {
+        for b in [
+            &[][..],
+            &[0x80],
+            &[0x80, 0x80],
+            &[0x80, 0x80, 0x80],
+            &[0x80, 0x40],
+        ] {
             assert!(Vp8Packet::new_checked(b).is_err(), "{b:?}");
         }
     }
@@ -517,7 +523,10 @@ mod tests {
             assert_eq!(m, i == 2);
             assert_eq!(dep.is_frame_start(p), i == 0);
             assert_eq!(dep.is_keyframe(p), i == 0);
-            assert_eq!(Vp8Packet::new_checked(p).unwrap().picture_id(), Some(0x7fff));
+            assert_eq!(
+                Vp8Packet::new_checked(p).unwrap().picture_id(),
+                Some(0x7fff)
+            );
         }
         pk.packetize(&[0x11u8; 10], 100, &mut out).unwrap();
         let (p, m) = out.get(0).unwrap();

@@ -692,7 +692,12 @@ mod tests {
         assert_eq!(d.picture_id, Some(2));
         assert_eq!(
             d.layer,
-            Some(Vp9LayerIndices { tid: 1, switching_up: false, sid: 1, inter_layer_dependent: true })
+            Some(Vp9LayerIndices {
+                tid: 1,
+                switching_up: false,
+                sid: 1,
+                inter_layer_dependent: true
+            })
         );
         assert_eq!(d.tl0_pic_idx, Some(1));
         assert_eq!(p.payload(), &[0xaa]);
@@ -704,19 +709,33 @@ mod tests {
         let p = Vp9Packet::new_checked(&[0xd0u8, 0x02, 0x03, 0x04, 0xaa][..]).unwrap();
         let d = p.descriptor();
         assert_eq!((d.p_diff_count, &d.p_diffs[..2]), (2, &[1u8, 2][..]));
-        for short in [&[0xa0u8, 0x02, 0x23][..], &[0xa0, 0x02], &[0xd0, 0x02, 0x03], &[0x80, 0x81]] {
+        for short in [
+            &[0xa0u8, 0x02, 0x23][..],
+            &[0xa0, 0x02],
+            &[0xd0, 0x02, 0x03],
+            &[0x80, 0x81],
+        ] {
             assert!(Vp9Packet::new_checked(short).is_err(), "{short:02x?}");
         }
         // ScalabilityStructureResolutionsNoPayload
         let b = [0x0au8, 0x30, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0];
-        let ss = Vp9Packet::new_checked(&b[..]).unwrap().scalability_structure().unwrap();
+        let ss = Vp9Packet::new_checked(&b[..])
+            .unwrap()
+            .scalability_structure()
+            .unwrap();
         assert_eq!(ss.spatial_layers, 2);
         assert_eq!(ss.resolutions, Some(vec![(640, 360), (1280, 720)]));
         // ScalabilityStructureNoPayload
         let b = [0x0au8, 0x28, 2, 0x10, 0x44, 33];
-        let ss = Vp9Packet::new_checked(&b[..]).unwrap().scalability_structure().unwrap();
+        let ss = Vp9Packet::new_checked(&b[..])
+            .unwrap()
+            .scalability_structure()
+            .unwrap();
         let g = ss.picture_group.unwrap();
-        assert_eq!((g[0].tid, g[0].switching_up, g[0].p_diff_count), (0, true, 0));
+        assert_eq!(
+            (g[0].tid, g[0].switching_up, g[0].p_diff_count),
+            (0, true, 0)
+        );
         assert_eq!((g[1].tid, g[1].p_diff_count, g[1].p_diffs[0]), (2, 1, 33));
         // "ScalabilityMissingWidth": Y=1 with two layers but no sizes.
         assert!(Vp9Packet::new_checked(&b"200"[..]).is_err());
@@ -743,11 +762,19 @@ mod tests {
         assert_eq!(ss.resolutions, Some(vec![(1920, 804)]));
         let g = ss.picture_group.unwrap();
         assert_eq!(g.len(), 1);
-        assert_eq!((g[0].switching_up, g[0].p_diff_count, g[0].p_diffs[0]), (true, 1, 1));
+        assert_eq!(
+            (g[0].switching_up, g[0].p_diff_count, g[0].p_diffs[0]),
+            (true, 1, 1)
+        );
         assert_eq!(p.payload(), &frame);
-        assert_eq!(parse_uncompressed_header(&frame), Some((true, Some((1920, 804)))));
+        assert_eq!(
+            parse_uncompressed_header(&frame),
+            Some((true, Some((1920, 804))))
+        );
         // "non-flexible OnePacket non key frame": P=1, not a key frame.
-        let inter = [0xcdu8, 0xa1, 0xf4, 0x86, 0x00, 0x40, 0x92, 0xe1, 0x31, 0x42, 0x8c, 0xc0, 0x40];
+        let inter = [
+            0xcdu8, 0xa1, 0xf4, 0x86, 0x00, 0x40, 0x92, 0xe1, 0x31, 0x42, 0x8c, 0xc0, 0x40,
+        ];
         let p = Vp9Packet::new_checked(&inter[..]).unwrap();
         assert!(p.is_frame_start() && !p.is_keyframe());
         assert_eq!(parse_uncompressed_header(p.payload()), Some((false, None)));
@@ -803,9 +830,9 @@ mod tests {
         let bits = [
             "10000010", // frame_marker, profile 0/0, show_existing, frame_type, show, err_res
             "010010011000001101000010", // frame_sync_code 0x498342
-            "0010",                     // color_space 1 (BT.601), color_range 0
-            "0000000000111111",         // frame_width_minus_1 = 63
-            "0000000000101111",         // frame_height_minus_1 = 47
+            "0010",     // color_space 1 (BT.601), color_range 0
+            "0000000000111111", // frame_width_minus_1 = 63
+            "0000000000101111", // frame_height_minus_1 = 47
         ]
         .concat();
         let mut v = vec![];
@@ -819,8 +846,11 @@ mod tests {
     #[test]
     fn packetizer_writes_ss_on_keyframes_only() {
         let mut frame = vp9_key_header();
-        assert_eq!(parse_uncompressed_header(&frame), Some((true, Some((64, 48)))));
-        frame.extend(std::iter::repeat(0x5a).take(500));
+        assert_eq!(
+            parse_uncompressed_header(&frame),
+            Some((true, Some((64, 48))))
+        );
+        frame.extend(std::iter::repeat_n(0x5a, 500));
         let mut pk = Vp9Packetizer::new(0x7fff);
         let mut out = Payloads::new();
         pk.packetize(&frame, 200, &mut out).unwrap();
@@ -832,7 +862,12 @@ mod tests {
         assert_eq!(ss.resolutions, Some(vec![(64, 48)]));
         assert_eq!(p.descriptor().picture_id, Some(0x7fff));
         let (last, m) = out.get(out.len() - 1).unwrap();
-        assert!(m && Vp9Packet::new_checked(last).unwrap().descriptor().end_of_frame);
+        assert!(
+            m && Vp9Packet::new_checked(last)
+                .unwrap()
+                .descriptor()
+                .end_of_frame
+        );
         // An inter frame: marker 2, profile 0, frame_type 1.
         pk.packetize(&[0x84, 0, 0, 0], 200, &mut out).unwrap();
         let (p, _) = out.get(0).unwrap();

@@ -376,7 +376,9 @@ impl<D: Depacketizer> JitterBuffer<D> {
             } else {
                 self.later_complete_keyframe()
             };
-            let resync = key_at.or_else(|| self.resync_point()).unwrap_or(self.slots.len());
+            let resync = key_at
+                .or_else(|| self.resync_point())
+                .unwrap_or(self.slots.len());
             self.skip(resync.max(1));
         }
     }
@@ -439,7 +441,9 @@ impl<D: Depacketizer> JitterBuffer<D> {
     /// Give up on the `n` head packets and any gap before them: record a
     /// loss and wait for a resync point.
     fn skip(&mut self, n: usize) {
-        let first = self.next.unwrap_or_else(|| self.slots.front().map_or(self.floor, |s| s.ext));
+        let first = self
+            .next
+            .unwrap_or_else(|| self.slots.front().map_or(self.floor, |s| s.ext));
         let mut last_ext = None;
         for _ in 0..n {
             if let Some(s) = self.slots.pop_front() {

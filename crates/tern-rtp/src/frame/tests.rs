@@ -61,7 +61,14 @@ fn drain<D: Depacketizer>(j: &mut JitterBuffer<D>, now: Instant) -> Vec<(JitterE
     let mut v = Vec::new();
     let mut out = Vec::new();
     while let Some(e) = j.poll(now, &mut out) {
-        v.push((e, if matches!(e, JitterEvent::Frame(_)) { out.clone() } else { vec![] }));
+        v.push((
+            e,
+            if matches!(e, JitterEvent::Frame(_)) {
+                out.clone()
+            } else {
+                vec![]
+            },
+        ));
     }
     v
 }
@@ -89,7 +96,9 @@ fn in_order_frames_come_out_with_keyframe_flags() {
     }
     assert_eq!(got.len(), 4);
     for (i, (e, bytes)) in got.iter().enumerate() {
-        let JitterEvent::Frame(f) = e else { panic!("{e:?}") };
+        let JitterEvent::Frame(f) = e else {
+            panic!("{e:?}")
+        };
         assert_eq!(f.keyframe, i == 0);
         assert_eq!(f.timestamp, 1000 + 3000 * i as u32);
         assert_eq!(bytes, &expected(&fr[i]));
@@ -160,12 +169,25 @@ fn a_loss_skips_after_max_wait_and_waits_for_a_keyframe() {
             got.extend(drain(&mut j, t0));
         }
     }
-    assert_eq!(frame_ts(&got), vec![0], "frame 1 incomplete, frames 2-3 wait behind it");
-    assert_eq!(j.poll_timeout(), Some(t0 + JitterConfig::default().max_wait));
+    assert_eq!(
+        frame_ts(&got),
+        vec![0],
+        "frame 1 incomplete, frames 2-3 wait behind it"
+    );
+    assert_eq!(
+        j.poll_timeout(),
+        Some(t0 + JitterConfig::default().max_wait)
+    );
     let later = t0 + Duration::from_millis(600);
     let ev = drain(&mut j, later);
     assert!(
-        matches!(ev[0].0, JitterEvent::Lost(LossInfo { need_keyframe: true, .. })),
+        matches!(
+            ev[0].0,
+            JitterEvent::Lost(LossInfo {
+                need_keyframe: true,
+                ..
+            })
+        ),
         "{ev:?}"
     );
     // Frames 2 and 3 depend on frame 1: dropped, not handed out.
@@ -195,7 +217,11 @@ fn a_later_complete_keyframe_ends_the_wait_at_once() {
     }
     let now = now + Duration::from_millis(40);
     got.extend(drain(&mut j, now));
-    assert_eq!(frame_ts(&got), vec![0], "the first frame, after reorder_wait");
+    assert_eq!(
+        frame_ts(&got),
+        vec![0],
+        "the first frame, after reorder_wait"
+    );
     for (s, t, m, p) in pk[1..].iter().flatten() {
         j.push(*s, *t, *m, p, now);
         got.extend(drain(&mut j, now));
@@ -214,7 +240,10 @@ fn a_later_complete_keyframe_ends_the_wait_at_once() {
         })
         .collect();
     assert_eq!(lost.len(), 1);
-    assert_eq!(lost[0].first_sequence, pk[0].last().unwrap().0.wrapping_add(1));
+    assert_eq!(
+        lost[0].first_sequence,
+        pk[0].last().unwrap().0.wrapping_add(1)
+    );
     assert_eq!(lost[0].packets, pk[1].len() as u64 + 1);
 }
 
@@ -268,7 +297,11 @@ fn audio_loss_never_waits_for_a_keyframe() {
     assert_eq!(frame_ts(&got).len(), 3);
     assert!(matches!(
         ev[0].0,
-        JitterEvent::Lost(LossInfo { first_sequence: 3, packets: 1, need_keyframe: false })
+        JitterEvent::Lost(LossInfo {
+            first_sequence: 3,
+            packets: 1,
+            need_keyframe: false
+        })
     ));
     assert_eq!(frame_ts(&ev).len(), 6);
 }
@@ -334,8 +367,10 @@ fn idle_cost_is_small_and_steady_state_does_not_grow() {
 
 #[test]
 fn h264_through_the_jitter_buffer() {
-    let mut frame = vec![0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, 0x65, 0x88];
-    frame.extend(std::iter::repeat(0x84).take(4000));
+    let mut frame = vec![
+        0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, 0x65, 0x88,
+    ];
+    frame.extend(std::iter::repeat_n(0x84, 4000));
     let mut pk = Codec::H264.packetizer();
     let mut out = Payloads::new();
     pk.packetize(&frame, 1000, &mut out).unwrap();
@@ -347,7 +382,9 @@ fn h264_through_the_jitter_buffer() {
     }
     let ev = drain(&mut j, now);
     assert_eq!(ev.len(), 1);
-    let JitterEvent::Frame(f) = ev[0].0 else { panic!() };
+    let JitterEvent::Frame(f) = ev[0].0 else {
+        panic!()
+    };
     assert!(f.keyframe);
     assert_eq!(ev[0].1, frame);
 }
