@@ -221,6 +221,12 @@ proptest! {
             let _ = Vp9Packet::new_checked(&payloads[0][..])
                 .map(|p| (p.descriptor(), p.scalability_structure(), p.payload().len()));
             let _ = AnnexB::new(&payloads[0]).count();
+            // The allocation-free SS length agrees with the full parse.
+            let b = &payloads[0][..];
+            match Vp9ScalabilityStructure::parse(b) {
+                Ok((_, n)) => prop_assert_eq!(Vp9ScalabilityStructure::wire_len(b), Ok(n)),
+                Err(_) => prop_assert!(Vp9ScalabilityStructure::wire_len(b).is_err()),
+            }
         }
     }
 }

@@ -253,6 +253,31 @@ impl Vp9ScalabilityStructure {
         }
     }
 
+    /// The length of the SS at the start of `b`, validated without
+    /// allocating (what [`Vp9Packet::new_checked`] needs on every packet).
+    pub fn wire_len(b: &[u8]) -> Result<usize, CodecError> {
+        let trunc = CodecError::Truncated {
+            what: "VP9 scalability structure",
+        };
+        let h = *b.first().ok_or(trunc)?;
+        let mut at = 1;
+        if h & 0x10 != 0 {
+            at += 4 * (usize::from(h >> 5) + 1);
+        }
+        if h & 0x08 != 0 {
+            let n = *b.get(at).ok_or(trunc)?;
+            at += 1;
+            for _ in 0..n {
+                let e = *b.get(at).ok_or(trunc)?;
+                at += 1 + usize::from((e >> 2) & 3);
+            }
+        }
+        if b.len() < at {
+            return Err(trunc);
+        }
+        Ok(at)
+    }
+
     /// Parse an SS from the start of `b`; returns it and its length.
     pub fn parse(b: &[u8]) -> Result<(Self, usize), CodecError> {
         let trunc = CodecError::Truncated {
@@ -379,8 +404,7 @@ impl<T: AsRef<[u8]>> Vp9Packet<T> {
         }
         let ss_at = at;
         if d.has_scalability_structure {
-            let (_, n) = Vp9ScalabilityStructure::parse(b.get(at..).unwrap_or(&[]))?;
-            at += n;
+            at += Vp9ScalabilityStructure::wire_len(b.get(at..).unwrap_or(&[]))?;
         }
         Ok(Self {
             buf,
@@ -547,19 +571,26 @@ impl Packetizer for Vp9Packetizer {
             tl0_pic_idx: Some(self.tl0_pic_idx),
             ..Default::default()
         };
-        let ss = key.then(|| Vp9ScalabilityStructure {
-            spatial_layers: 1,
-            resolutions: size.map(|s| vec![s]),
-            picture_group: Some(vec![Vp9PictureGroup {
-                tid: 0,
-                switching_up: false,
-                p_diff_count: 1,
-                p_diffs: [1, 0, 0],
-            }]),
-        });
-        let mut hdr = [0u8; MAX_DESCRIPTOR_LEN + PACKETIZER_SS_LEN];
+        // RFC 9628 §4.2.1 SS for one spatial layer, written by hand so a key
+        // frame does not allocate: N_S=0, Y (if the size is known), G=1 with
+        // one picture group entry (TID 0, R=1, P_DIFF 1).
+        let mut ss = [0u8; PACKETIZER_SS_LEN];
+        let ss_len = match (key, size) {
+            (false, _) => 0,
+            (true, Some((w, h))) => {
+                let [w0, w1] = w.to_be_bytes();
+                let [h0, h1] = h.to_be_bytes();
+                ss = [0x18, w0, w1, h0, h1, 1, 0x04, 1];
+                8
+            }
+            (true, None) => {
+                ss[..4].copy_from_slice(&[0x08, 1, 0x04, 1]);
+                4
+            }
+        };
+        let mut hdr = [0u8; MAX_DESCRIPTOR_LEN];
         let base = d.len();
-        let first = base + ss.as_ref().map_or(0, Vp9ScalabilityStructure::len);
+        let first = base + ss_len;
         if mtu <= first {
             return Err(CodecError::MtuTooSmall {
                 mtu,
@@ -573,9 +604,21 @@ impl Packetizer for Vp9Packetizer {
             let n = rest.len().min(mtu - hlen);
             let (chunk, tail) = rest.split_at(n);
             d.end_of_frame = tail.is_empty();
-            let ss_here = if first_packet { ss.as_ref() } else { None };
-            let written = d.emit(ss_here, &mut hdr)?;
-            out.push(&[hdr.get(..written).unwrap_or(&[]), chunk], tail.is_empty());
+            let written = d.emit(None, &mut hdr)?;
+            let ss_here = if first_packet {
+                ss.get(..ss_len).unwrap_or(&[])
+            } else {
+                &[]
+            };
+            if !ss_here.is_empty() {
+                if let Some(b0) = hdr.first_mut() {
+                    *b0 |= V_BIT;
+                }
+            }
+            out.push(
+                &[hdr.get(..written).unwrap_or(&[]), ss_here, chunk],
+                tail.is_empty(),
+            );
             d.start_of_frame = false;
             first_packet = false;
             rest = tail;
@@ -860,6 +903,11 @@ mod tests {
         assert!(p.is_keyframe() && dep.is_keyframe(first));
         let ss = p.scalability_structure().unwrap();
         assert_eq!(ss.resolutions, Some(vec![(64, 48)]));
+        let g = ss.picture_group.unwrap();
+        assert_eq!(
+            (g.len(), g[0].tid, g[0].p_diff_count, g[0].p_diffs[0]),
+            (1, 0, 1, 1)
+        );
         assert_eq!(p.descriptor().picture_id, Some(0x7fff));
         let (last, m) = out.get(out.len() - 1).unwrap();
         assert!(
