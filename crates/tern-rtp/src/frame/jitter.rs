@@ -300,10 +300,27 @@ impl<D: Depacketizer> JitterBuffer<D> {
             return Some(front.arrival);
         }
         let new_frame = front.start && Some(front.timestamp) != self.last_timestamp;
-        if self.next.is_none() && new_frame {
+        if self.next.is_none()
+            && new_frame
+            && front.ext != self.floor
+            && self.complete_frame_len(0).is_some()
+        {
+            // A complete frame out of sync is handed out after reorder_wait.
             return Some(front.arrival + self.config.reorder_wait);
         }
-        Some(front.arrival + self.gap_wait())
+        Some(front.arrival + self.head_wait(new_frame))
+    }
+
+    /// How long an incomplete head may wait before it is given up: out of
+    /// sync with no frame start at the head (joined mid-frame, or the rest
+    /// of a frame already given up), `reorder_wait`; otherwise
+    /// [`JitterBuffer::gap_wait`].
+    fn head_wait(&self, new_frame: bool) -> Duration {
+        if self.next.is_none() && !new_frame {
+            self.config.reorder_wait.min(self.config.max_wait)
+        } else {
+            self.gap_wait()
+        }
     }
 
     /// How long the head may wait for missing packets: `reorder_wait` when
@@ -354,10 +371,7 @@ impl<D: Depacketizer> JitterBuffer<D> {
                     }
                 }
             }
-            let limit = match self.next {
-                None if new_frame && !aligned => self.config.reorder_wait,
-                _ => self.gap_wait(),
-            };
+            let limit = self.head_wait(new_frame);
             // The head cannot complete yet. Give up on it when it waited too
             // long: `max_wait`, or only `reorder_wait` when a later keyframe
             // is complete (so one loss never holds a decodable keyframe).

@@ -308,7 +308,7 @@ fn audio_loss_never_waits_for_a_keyframe() {
 
 #[test]
 fn bounded_in_packets_when_frames_never_complete() {
-    let mut j = jb(Codec::Vp8.depacketizer());
+    let mut j = jb_default(Codec::Vp8.depacketizer());
     let now = Instant::now();
     let mut out = Vec::new();
     let mut lost = 0;
@@ -410,4 +410,32 @@ proptest! {
             while j.poll(now, &mut out).is_some() {}
         }
     }
+}
+
+#[test]
+fn joining_mid_frame_gives_up_the_tail_after_reorder_wait() {
+    let fr = frames(3, &[1]);
+    let mut pk = vp8_packets(&fr, 1000, 0, 200);
+    pk[0].remove(0); // joined after frame 0's first packet
+    let mut j = jb_default(Codec::Vp8.depacketizer());
+    let t0 = Instant::now();
+    for (s, t, m, p) in pk.iter().flatten() {
+        j.push(*s, *t, *m, p, t0);
+    }
+    assert!(drain(&mut j, t0).is_empty());
+    let cfg = JitterConfig::default();
+    assert_eq!(j.poll_timeout(), Some(t0 + cfg.reorder_wait));
+    let ev = drain(&mut j, t0 + cfg.reorder_wait);
+    assert!(
+        matches!(
+            ev[0].0,
+            JitterEvent::Lost(LossInfo {
+                first_sequence: 1001,
+                ..
+            })
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(frame_ts(&ev), vec![3000, 6000]);
+    assert_eq!(j.poll_timeout(), None);
 }
