@@ -28,16 +28,26 @@ impl<'a> AnnexB<'a> {
 /// Find the first `00 00 01`; returns (index of the first zero, index after
 /// the `01`).
 fn find_start_code(data: &[u8]) -> Option<(usize, usize)> {
-    // Look for the `01` first: a tight byte search the compiler turns into
-    // a fast loop, then check the two zeros before it.
-    let mut from = 2;
-    while from < data.len() {
-        let rel = data.get(from..)?.iter().position(|&b| b == 1)?;
-        let i = from + rel;
-        if data.get(i - 2) == Some(&0) && data.get(i - 1) == Some(&0) {
-            return Some((i - 2, i + 1));
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        // Eight bytes without a zero cannot hold the first byte of a start
+        // code: skip them a word at a time (NAL payloads rarely hold zeros,
+        // emulation prevention sees to that).
+        if let Some(chunk) = data.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            if w.wrapping_sub(ONES) & !w & HIGHS == 0 {
+                i += 8;
+                continue;
+            }
         }
-        from = i + 1;
+        if data.get(i..i + 3) == Some(&[0, 0, 1]) {
+            return Some((i, i + 3));
+        }
+        i += 1;
     }
     None
 }
@@ -80,6 +90,18 @@ mod tests {
         ];
         let nals: Vec<&[u8]> = AnnexB::new(&s).collect();
         assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4, 5]]);
+    }
+
+    #[test]
+    fn start_codes_found_at_every_offset_around_word_skips() {
+        for at in 0..20 {
+            let mut s = vec![0x5au8; 40];
+            s[at..at + 3].copy_from_slice(&[0, 0, 1]);
+            assert_eq!(find_start_code(&s), Some((at, at + 3)), "at {at}");
+            // A lone zero or a 00 00 02 is not a start code.
+            s[at + 2] = 2;
+            assert_eq!(find_start_code(&s), None);
+        }
     }
 
     #[test]
