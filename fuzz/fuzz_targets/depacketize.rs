@@ -11,10 +11,15 @@ use tern_rtp::codec::{Codec, RtpInfo};
 use tern_rtp::frame::{JitterBuffer, JitterConfig};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, mut rest)) = data.split_first() else { return };
+    let Some((&pick, mut rest)) = data.split_first() else {
+        return;
+    };
     let codec = Codec::ALL[usize::from(pick) % Codec::ALL.len()];
     let mut dep = codec.depacketizer();
-    let cfg = JitterConfig { max_packets: 32, ..JitterConfig::default() };
+    let cfg = JitterConfig {
+        max_packets: 32,
+        ..JitterConfig::default()
+    };
     let mut jb = JitterBuffer::new(codec.depacketizer(), cfg);
     let t0 = Instant::now();
     let mut out = Vec::new();
@@ -33,7 +38,15 @@ fuzz_target!(|data: &[u8]| {
         let ts = u32::from(seq / 3).wrapping_mul(3000);
         let _ = (dep.is_keyframe(payload), dep.is_frame_start(payload));
         let _ = dep.is_frame_end(payload, marker);
-        let _ = dep.depacketize(payload, RtpInfo { sequence: seq, timestamp: ts, marker }, &mut out);
+        let _ = dep.depacketize(
+            payload,
+            RtpInfo {
+                sequence: seq,
+                timestamp: ts,
+                marker,
+            },
+            &mut out,
+        );
         if flags & 0x10 != 0 {
             dep.reset();
             out.clear();
