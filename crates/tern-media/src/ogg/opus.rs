@@ -238,17 +238,12 @@ pub struct OpusPacket {
     pub data: Vec<u8>,
     /// RFC 7845 §4: the 48 kHz sample position at the end of this packet
     /// (pre-skip included; subtract [`OpusHead::pre_skip`] for output time).
+    /// On a trimmed last page (§4.4) it is less than `start_granule + duration`.
     pub granule_position: u64,
+    /// The 48 kHz sample position where this packet starts (pre-skip included).
+    pub start_granule: u64,
     /// The packet's duration in 48 kHz samples (RFC 6716 §3.1).
     pub duration: u32,
-}
-
-impl OpusPacket {
-    /// The 48 kHz sample position where this packet starts (pre-skip included).
-    pub fn start_granule(&self) -> u64 {
-        self.granule_position
-            .saturating_sub(u64::from(self.duration))
-    }
 }
 
 /// Reads the first Ogg Opus logical stream of a file packet by packet; pages
@@ -350,10 +345,12 @@ impl<R: Read> OggOpusReader<R> {
     /// Reads one page of our stream and queues its finished packets with
     /// their granule positions. Returns false at the end.
     fn read_page(&mut self) -> Result<bool> {
+        let was_eos = self.eos;
         let (more, granule) = self.read_page_raw()?;
         if !more {
             return Ok(false);
         }
+        let page_eos = self.eos && !was_eos;
         let mut durations = Vec::with_capacity(self.queue.len());
         for p in &self.queue {
             match opus_packet_duration(&p.data) {
@@ -365,16 +362,29 @@ impl<R: Read> OggOpusReader<R> {
             }
         }
         // RFC 7845 §4: the page's granule position is the end of its last
-        // finished packet; earlier packets end where the next one starts.
-        let mut end = if granule == NO_GRANULE {
-            self.granule + durations.iter().map(|&d| u64::from(d)).sum::<u64>()
+        // finished packet; earlier packets end where the next one starts. On
+        // the last page it may be smaller, trimming the end (§4.4): there the
+        // packets are timed forward from the previous page instead.
+        if granule == NO_GRANULE || page_eos {
+            let mut start = self.granule;
+            for (p, &d) in self.queue.iter_mut().zip(&durations) {
+                p.start_granule = start;
+                p.duration = d;
+                start += u64::from(d);
+                p.granule_position = if granule == NO_GRANULE {
+                    start
+                } else {
+                    start.min(granule)
+                };
+            }
         } else {
-            granule
-        };
-        for (p, &d) in self.queue.iter_mut().zip(&durations).rev() {
-            p.granule_position = end;
-            p.duration = d;
-            end = end.saturating_sub(u64::from(d));
+            let mut end = granule;
+            for (p, &d) in self.queue.iter_mut().zip(&durations).rev() {
+                p.granule_position = end;
+                p.duration = d;
+                end = end.saturating_sub(u64::from(d));
+                p.start_granule = end;
+            }
         }
         Ok(true)
     }
@@ -425,6 +435,7 @@ impl<R: Read> OggOpusReader<R> {
                     self.queue.push_back(OpusPacket {
                         data: std::mem::take(&mut self.partial),
                         granule_position: 0,
+                        start_granule: 0,
                         duration: 0,
                     });
                 }
@@ -459,6 +470,8 @@ pub struct OggOpusWriter<W> {
     page_has_end: bool,
     page_samples: u32,
     page_duration: u32,
+    /// Duration of the last packet written, bounding an end trim.
+    last_duration: u32,
     out: Vec<u8>,
 }
 
@@ -479,6 +492,7 @@ impl<W: Write> OggOpusWriter<W> {
             page_has_end: false,
             page_samples: 0,
             page_duration: DEFAULT_PAGE_DURATION,
+            last_duration: 0,
             out: Vec::new(),
         };
         writer.append_packet(&head.emit())?;
@@ -504,6 +518,7 @@ impl<W: Write> OggOpusWriter<W> {
         }
         self.granule += u64::from(d);
         self.page_samples += d;
+        self.last_duration = d;
         self.append_packet(packet)
     }
 
@@ -527,6 +542,21 @@ impl<W: Write> OggOpusWriter<W> {
         self.emit_page(true)?;
         self.w.flush()?;
         Ok(self.w)
+    }
+
+    /// Like [`OggOpusWriter::finish`], but trims the end of the stream
+    /// (RFC 7845 §4.4): the last page's granule position becomes
+    /// `final_granule`, which must lie within the last packet.
+    pub fn finish_at(mut self, final_granule: u64) -> Result<W> {
+        let last_start = self.granule.saturating_sub(u64::from(self.last_duration));
+        if final_granule > self.granule || final_granule < last_start || !self.page_has_end {
+            return Err(MediaError::Invalid {
+                what: "Ogg Opus end trim outside the last packet",
+            });
+        }
+        self.granule = final_granule;
+        self.page.granule_position = final_granule;
+        self.finish()
     }
 
     /// Lays a packet into lacing values, emitting full pages as needed.
@@ -631,7 +661,8 @@ mod tests {
             w.write_packet(&p).unwrap();
             sent.push(p);
         }
-        let bytes = w.finish().unwrap();
+        let end = w.granule_position();
+        let bytes = w.finish_at(end - 100).unwrap();
         let mut r = OggOpusReader::new(bytes.as_slice()).unwrap();
         assert_eq!(r.head(), &head);
         let got: Vec<OpusPacket> = r.by_ref().map(|p| p.unwrap()).collect();
@@ -639,7 +670,9 @@ mod tests {
         for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
             assert_eq!(&g.data, s);
             assert_eq!(g.duration, 960);
-            assert_eq!(g.granule_position, 960 * (i as u64 + 1));
+            assert_eq!(g.start_granule, 960 * i as u64);
+            let trim = if i + 1 == sent.len() { 100 } else { 0 };
+            assert_eq!(g.granule_position, 960 * (i as u64 + 1) - trim);
         }
     }
 }
