@@ -130,7 +130,8 @@ pub struct AudioTrack {
 /// Counters of what the writer did not record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WebmStats {
-    /// Video frames dropped because no keyframe had been seen yet.
+    /// Video frames dropped because no usable keyframe (for H.264 one with
+    /// SPS and PPS, for AV1 one with a sequence header) had been seen yet.
     pub video_before_keyframe: u64,
     /// Audio packets dropped while waiting for the first video keyframe.
     pub audio_overflow: u64,
@@ -220,6 +221,18 @@ impl<W: Write> WebmWriter<W> {
                 return Ok(());
             }
             self.derive_codec_private(frame);
+            let needs_private = matches!(codec, WebmVideoCodec::H264 | WebmVideoCodec::Av1);
+            if needs_private
+                && self
+                    .video
+                    .as_ref()
+                    .is_some_and(|v| v.codec_private.is_none())
+            {
+                // Without SPS/PPS (or a sequence header) the track could not be
+                // decoded: wait for a keyframe that carries them.
+                self.stats.video_before_keyframe += 1;
+                return Ok(());
+            }
             self.write_header()?;
         }
         let mut data = std::mem::take(&mut self.buf);
@@ -411,4 +424,87 @@ fn check_size(frame: &[u8]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(codec: WebmVideoCodec) -> WebmWriter<Vec<u8>> {
+        let video = VideoTrack {
+            codec,
+            width: 2,
+            height: 2,
+            codec_private: None,
+        };
+        let audio = AudioTrack {
+            head: OpusHead::new(1, 312),
+        };
+        WebmWriter::new(Vec::new(), Some(video), Some(audio)).unwrap()
+    }
+
+    fn count(hay: &[u8], needle: &[u8]) -> usize {
+        hay.windows(needle.len()).filter(|w| *w == needle).count()
+    }
+
+    const CLUSTER: [u8; 4] = [0x1F, 0x43, 0xB6, 0x75];
+
+    #[test]
+    fn header_waits_for_a_keyframe_and_audio_is_held_not_lost() {
+        let mut w = writer(WebmVideoCodec::Vp8);
+        w.write_audio(Duration::from_millis(0), &[0xFC, 1]).unwrap();
+        w.write_video(Duration::from_millis(10), false, &[1, 2, 3])
+            .unwrap();
+        assert!(w.w.is_empty());
+        w.write_video(Duration::from_millis(40), true, &[0x10, 2, 3])
+            .unwrap();
+        assert_eq!(w.stats().video_before_keyframe, 1);
+        let out = w.finish().unwrap();
+        assert_eq!(count(&out, b"V_VP8"), 1);
+        assert_eq!(count(&out, b"A_OPUS"), 1);
+        // The held audio opens a cluster at 0 ms; the keyframe opens one at 40 ms.
+        assert_eq!(count(&out, &CLUSTER), 2);
+        assert_eq!(count(&out, &[0xE7, 0x81, 40]), 1);
+        let audio_block = [0xA3, 0x86, 0x82, 0x00, 0x00, 0x80, 0xFC, 1];
+        let video_block = [0xA3, 0x87, 0x81, 0x00, 0x00, 0x80, 0x10, 2, 3];
+        assert_eq!(count(&out, &audio_block), 1);
+        assert_eq!(count(&out, &video_block), 1);
+    }
+
+    #[test]
+    fn h264_waits_for_parameter_sets() {
+        let mut w = writer(WebmVideoCodec::H264);
+        w.write_video(Duration::ZERO, true, &[0, 0, 1, 0x65, 0x88])
+            .unwrap();
+        assert!(w.w.is_empty());
+        let key = [
+            0, 0, 1, 0x67, 0x42, 0xC0, 0x1E, 0, 0, 1, 0x68, 0xCE, 0, 0, 1, 0x65, 0x88,
+        ];
+        w.write_video(Duration::from_millis(33), true, &key)
+            .unwrap();
+        assert_eq!(w.stats().video_before_keyframe, 1);
+        let out = w.finish().unwrap();
+        assert_eq!(count(&out, b"matroska"), 1);
+        // Two CodecPrivates: avcC and OpusHead.
+        assert_eq!(count(&out, &[0x63, 0xA2]), 2);
+    }
+
+    #[test]
+    fn clusters_start_at_keyframes_and_every_five_seconds() {
+        let mut w = writer(WebmVideoCodec::Vp8);
+        w.write_video(Duration::ZERO, true, &[0x10]).unwrap();
+        for i in 1..300u64 {
+            // 30 s of audio-only after the keyframe: 6 clusters of 5 s.
+            w.write_audio(Duration::from_millis(i * 100), &[0xFC])
+                .unwrap();
+        }
+        w.write_video(Duration::from_millis(30_050), true, &[0x10])
+            .unwrap();
+        // Time going backwards within a track is clamped, not written as-is.
+        w.write_video(Duration::from_millis(30_000), false, &[0x11])
+            .unwrap();
+        assert_eq!(w.stats().clamped, 1);
+        let out = w.finish().unwrap();
+        assert_eq!(count(&out, &CLUSTER), 7);
+    }
 }

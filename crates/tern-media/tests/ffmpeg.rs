@@ -456,13 +456,18 @@ fn h265_annex_b_from_libx265_round_trips() {
     annex_b_round_trip("h265", "in.hevc", H265_ARGS, VideoCodec::H265, "hevc");
 }
 
+/// A video frame at its capture time, with its keyframe flag.
+type VideoFrame = (Duration, bool, Vec<u8>);
+/// An Opus packet at the time of its first sample.
+type AudioPacket = (Duration, Vec<u8>);
+
 /// Writes `video` (timestamped frames with keyframe flags) and `audio`
 /// (timestamped Opus packets) to a WebM in timestamp order, as a recorder
 /// fed by two RTP streams would.
 fn record(
     path: &Path,
-    video: Option<(VideoTrack, Vec<(Duration, bool, Vec<u8>)>)>,
-    audio: Option<(OpusHead, Vec<(Duration, Vec<u8>)>)>,
+    video: Option<(VideoTrack, Vec<VideoFrame>)>,
+    audio: Option<(OpusHead, Vec<AudioPacket>)>,
 ) -> WebmStats {
     let (vt, vframes) = video.map_or((None, Vec::new()), |(t, f)| (Some(t), f));
     let (at, apkts) = audio.map_or((None, Vec::new()), |(h, p)| {
