@@ -195,9 +195,10 @@ impl<R: Read> AnnexBReader<R> {
                     if let Some((sc, end)) = find_start_code(&self.buf, self.scan) {
                         let nal = trim_trailing_zeros(self.buf.get(start..sc).unwrap_or_default());
                         let nal = nal.to_vec();
-                        self.buf.drain(..end);
-                        self.nal_start = Some(0);
-                        self.scan = 0;
+                        // Consumed bytes are dropped in `fill`, once per read,
+                        // not once per NAL unit.
+                        self.nal_start = Some(end);
+                        self.scan = end;
                         if nal.is_empty() {
                             continue;
                         }
@@ -233,6 +234,11 @@ impl<R: Read> AnnexBReader<R> {
     }
 
     fn fill(&mut self) -> Result<()> {
+        if let Some(start) = self.nal_start.filter(|&s| s > 0) {
+            self.buf.drain(..start);
+            self.scan = self.scan.saturating_sub(start);
+            self.nal_start = Some(0);
+        }
         let old = self.buf.len();
         self.buf.resize(old + READ_CHUNK, 0);
         let n = loop {

@@ -393,7 +393,7 @@ impl<W: Write> WebmWriter<W> {
             self.cluster_blocks = 0;
         }
         let cluster = self.cluster_ms.unwrap_or(ms);
-        let Ok(rel) = i16::try_from(ms as i64 - cluster as i64) else {
+        let Ok(rel) = i16::try_from(i128::from(ms) - i128::from(cluster)) else {
             self.stats.too_late += 1;
             return Ok(());
         };

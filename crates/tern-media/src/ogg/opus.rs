@@ -370,7 +370,7 @@ impl<R: Read> OggOpusReader<R> {
             for (p, &d) in self.queue.iter_mut().zip(&durations) {
                 p.start_granule = start;
                 p.duration = d;
-                start += u64::from(d);
+                start = start.saturating_add(u64::from(d));
                 p.granule_position = if granule == NO_GRANULE {
                     start
                 } else {
@@ -414,8 +414,18 @@ impl<R: Read> OggOpusReader<R> {
             self.partial.clear();
         }
         let mut offset = 0usize;
-        for &lace in &page.segments {
+        for (i, &lace) in page.segments.iter().enumerate() {
             let n = usize::from(lace);
+            if self.partial.is_empty() && !skip_first {
+                // Size the packet once: its lacing run on this page (bounded by the page).
+                let run = page.segments.get(i..).unwrap_or_default();
+                let end = run
+                    .iter()
+                    .position(|&l| l < 255)
+                    .map_or(run.len(), |p| p + 1);
+                let len: usize = run.iter().take(end).map(|&l| usize::from(l)).sum();
+                self.partial.reserve_exact(len);
+            }
             let bytes = page.body.get(offset..offset + n).unwrap_or_default();
             offset += n;
             if !skip_first {
@@ -516,8 +526,8 @@ impl<W: Write> OggOpusWriter<W> {
         {
             self.flush_page()?;
         }
-        self.granule += u64::from(d);
-        self.page_samples += d;
+        self.granule = self.granule.saturating_add(u64::from(d));
+        self.page_samples = self.page_samples.saturating_add(d);
         self.last_duration = d;
         self.append_packet(packet)
     }
