@@ -794,3 +794,32 @@ fn a_recording_cut_short_still_plays_up_to_the_cut() {
     decodes_cleanly(&cut);
     assert_eq!(decoded_frames(&cut, "v"), 45);
 }
+
+#[test]
+fn webm_of_opus_alone_decodes_to_the_same_samples() {
+    if !have_ffmpeg("webm_opus") {
+        return;
+    }
+    let dir = TempDir::new("webm_opus");
+    let ogg = make_opus(&dir);
+    let (head, _, pkts) = read_ogg(&ogg);
+    let audio: Vec<AudioPacket> = pkts
+        .iter()
+        .map(|p| {
+            (
+                Duration::from_micros(p.start_granule * 1_000_000 / 48_000),
+                p.data.clone(),
+            )
+        })
+        .collect();
+    let out = dir.path("audio.webm");
+    record(&out, None, Some((head, audio.clone())));
+    decodes_cleanly(&out);
+    assert_eq!(packets(&out, "a").0, audio.len() as u64);
+    // Without end trimming the file may run up to one packet (20 ms) long.
+    let samples = decoded_samples(&out) as i64;
+    assert!(
+        (96_000..=96_000 + 960).contains(&samples),
+        "{samples} samples"
+    );
+}
