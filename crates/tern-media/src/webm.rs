@@ -11,7 +11,7 @@
 //! `V_AV1`, `V_MPEG4/ISO/AVC` and `A_OPUS`.
 
 use std::collections::VecDeque;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use crate::av1::av1_configuration_from_temporal_unit;
@@ -19,7 +19,7 @@ use crate::avc::{annex_b_to_length_prefixed, avc_configuration_from_annex_b};
 use crate::ebml::{put_bytes, put_float, put_id, put_master, put_uint, put_vint, UNKNOWN_SIZE};
 use crate::error::{MediaError, Result};
 use crate::io::MAX_FRAME_SIZE;
-use crate::ogg::{OpusHead, OPUS_GRANULE_RATE};
+use crate::ogg::{opus_packet_duration, OpusHead, OPUS_GRANULE_RATE};
 
 mod id {
     pub const EBML: u32 = 0x1A45_DFA3;
@@ -34,6 +34,8 @@ mod id {
     pub const INFO: u32 = 0x1549_A966;
     pub const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
     pub const MUXING_APP: u32 = 0x4D80;
+    pub const DURATION: u32 = 0x4489;
+    pub const VOID: u32 = 0xEC;
     pub const WRITING_APP: u32 = 0x5741;
     pub const TRACKS: u32 = 0x1654_AE6B;
     pub const TRACK_ENTRY: u32 = 0xAE;
@@ -166,6 +168,12 @@ pub struct WebmWriter<W> {
     cluster_blocks: u64,
     stats: WebmStats,
     buf: Vec<u8>,
+    /// Bytes written so far, to find the reserved Duration slot again.
+    written: u64,
+    /// Offset of the Void element reserved for Duration, once written.
+    duration_slot: Option<u64>,
+    /// The end of the latest block in ms (audio blocks count their length).
+    end_ms: u64,
 }
 
 impl<W: Write> WebmWriter<W> {
@@ -198,6 +206,9 @@ impl<W: Write> WebmWriter<W> {
             cluster_blocks: 0,
             stats: WebmStats::default(),
             buf: Vec::new(),
+            written: 0,
+            duration_slot: None,
+            end_ms: 0,
         })
     }
 
@@ -274,11 +285,16 @@ impl<W: Write> WebmWriter<W> {
     /// Writes the header if no frame did, and any held audio, then flushes
     /// and returns the writer. The file is complete without further fix-ups.
     pub fn finish(mut self) -> Result<W> {
+        self.finish_header()?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+
+    fn finish_header(&mut self) -> Result<()> {
         if !self.header_written {
             self.write_header()?;
         }
-        self.w.flush()?;
-        Ok(self.w)
+        Ok(())
     }
 
     fn derive_codec_private(&mut self, keyframe: &[u8]) {
@@ -307,11 +323,16 @@ impl<W: Write> WebmWriter<W> {
         });
         put_id(&mut out, id::SEGMENT);
         out.extend_from_slice(&UNKNOWN_SIZE);
-        put_master(&mut out, id::INFO, |i| {
-            put_uint(i, id::TIMESTAMP_SCALE, TIMESTAMP_SCALE_NS);
-            put_bytes(i, id::MUXING_APP, b"tern-media");
-            put_bytes(i, id::WRITING_APP, b"tern");
-        });
+        // Room for a Duration that only a seekable finish can know: an EBML
+        // Void (RFC 8794 §11.3.2) of the same 11 bytes (1 ID, 1 size, 9 zeros).
+        let mut info = Vec::new();
+        put_uint(&mut info, id::TIMESTAMP_SCALE, TIMESTAMP_SCALE_NS);
+        let slot_in_info = info.len();
+        put_bytes(&mut info, id::VOID, &[0; 9]);
+        put_bytes(&mut info, id::MUXING_APP, b"tern-media");
+        put_bytes(&mut info, id::WRITING_APP, b"tern");
+        put_bytes(&mut out, id::INFO, &info);
+        let slot = out.len() - info.len() + slot_in_info;
         let (video, audio) = (self.video.as_ref(), self.audio.as_ref());
         let (vnum, anum) = (self.video_state.number, self.audio_state.number);
         put_master(&mut out, id::TRACKS, |t| {
@@ -350,7 +371,8 @@ impl<W: Write> WebmWriter<W> {
                 });
             }
         });
-        self.w.write_all(&out)?;
+        self.duration_slot = Some(self.written + slot as u64);
+        self.put(&out)?;
         self.header_written = true;
         for (ms, p) in std::mem::take(&mut self.held_audio) {
             self.write_block(false, ms, true, &p)?;
@@ -388,7 +410,7 @@ impl<W: Write> WebmWriter<W> {
             put_id(&mut out, id::CLUSTER);
             out.extend_from_slice(&UNKNOWN_SIZE);
             put_uint(&mut out, id::TIMESTAMP, start);
-            self.w.write_all(&out)?;
+            self.put(&out)?;
             self.cluster_ms = Some(start);
             self.cluster_blocks = 0;
         }
@@ -404,10 +426,47 @@ impl<W: Write> WebmWriter<W> {
         put_vint(&mut head, track);
         head.extend_from_slice(&rel.to_be_bytes());
         head.push(if keyframe { BLOCK_KEYFRAME } else { 0 });
-        self.w.write_all(&head)?;
-        self.w.write_all(data)?;
+        self.put(&head)?;
+        self.put(data)?;
         self.cluster_blocks += 1;
+        let len_ms = if video {
+            0
+        } else {
+            opus_packet_duration(data)
+                .map_or(0, |d| u64::from(d) * 1000 / u64::from(OPUS_GRANULE_RATE))
+        };
+        self.end_ms = self.end_ms.max(ms.saturating_add(len_ms));
         Ok(())
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.w.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+impl<W: Write + Seek> WebmWriter<W> {
+    /// Like [`WebmWriter::finish`], then writes the recording's Duration
+    /// into the slot reserved for it in Info, so players show the length
+    /// without scanning. The writer must not have been moved since the
+    /// recording began (offsets count from where it stood then).
+    pub fn finish_seekable(mut self) -> Result<W> {
+        self.finish_header()?;
+        let end = self.w.stream_position()?;
+        let start = end.checked_sub(self.written).ok_or(MediaError::Invalid {
+            what: "WebM writer's output was moved before finishing",
+        })?;
+        if let Some(slot) = self.duration_slot {
+            let mut d = Vec::with_capacity(11);
+            // Milliseconds in TimestampScale units (1 ms), as Matroska's float Duration.
+            put_float(&mut d, id::DURATION, self.end_ms as f64);
+            self.w.seek(SeekFrom::Start(start + slot))?;
+            self.w.write_all(&d)?;
+            self.w.seek(SeekFrom::Start(end))?;
+        }
+        self.w.flush()?;
+        Ok(self.w)
     }
 }
 
@@ -506,5 +565,31 @@ mod tests {
         assert_eq!(w.stats().clamped, 1);
         let out = w.finish().unwrap();
         assert_eq!(count(&out, &CLUSTER), 7);
+    }
+
+    #[test]
+    fn seekable_finish_fills_the_duration_slot() {
+        let video = VideoTrack {
+            codec: WebmVideoCodec::Vp8,
+            width: 2,
+            height: 2,
+            codec_private: None,
+        };
+        let audio = AudioTrack {
+            head: OpusHead::new(1, 0),
+        };
+        let mut cursor = std::io::Cursor::new(vec![0xAB; 3]);
+        cursor.set_position(3); // the recording need not start at offset 0
+        let mut w = WebmWriter::new(cursor, Some(video), Some(audio)).unwrap();
+        w.write_video(Duration::ZERO, true, &[0x10]).unwrap();
+        w.write_audio(Duration::from_millis(1_500), &[0xFC])
+            .unwrap();
+        let out = w.finish_seekable().unwrap().into_inner();
+        assert_eq!(&out[..3], &[0xAB; 3]);
+        let mut want = vec![0x44, 0x89, 0x88];
+        // The last block ends 20 ms after 1.5 s.
+        want.extend_from_slice(&1520f64.to_be_bytes());
+        assert_eq!(count(&out, &want), 1);
+        assert_eq!(count(&out, &[0xEC, 0x89]), 0, "the Void was replaced");
     }
 }

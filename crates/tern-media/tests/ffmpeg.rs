@@ -468,6 +468,7 @@ fn record(
     path: &Path,
     video: Option<(VideoTrack, Vec<VideoFrame>)>,
     audio: Option<(OpusHead, Vec<AudioPacket>)>,
+    seekable: bool,
 ) -> WebmStats {
     let (vt, vframes) = video.map_or((None, Vec::new()), |(t, f)| (Some(t), f));
     let (at, apkts) = audio.map_or((None, Vec::new()), |(h, p)| {
@@ -488,7 +489,11 @@ fn record(
         }
     }
     let stats = w.stats();
-    w.finish().unwrap();
+    if seekable {
+        w.finish_seekable().unwrap();
+    } else {
+        w.finish().unwrap();
+    }
     stats
 }
 
@@ -549,6 +554,7 @@ fn webm_of_vp8_and_opus_plays_in_sync() {
         &out,
         Some((track, frames.clone())),
         Some((head, audio.clone())),
+        true,
     );
     assert_eq!(stats, WebmStats::default());
 
@@ -569,6 +575,15 @@ fn webm_of_vp8_and_opus_plays_in_sync() {
     // The Opus track decodes to the same 2 s: pre-skip becomes CodecDelay.
     let samples = decoded_samples(&out) as i64;
     assert!((samples - 96_000).abs() <= 960, "{samples} samples");
+    // A seekable finish filled in the Duration: 2 s of media.
+    let d: f64 = ffprobe(
+        &["-show_entries", "format=duration", "-of", "csv=p=0"],
+        &out,
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    assert!((d - 2.0).abs() < 0.05, "duration {d}");
 }
 
 #[test]
@@ -608,7 +623,12 @@ fn webm_keeps_a_late_starting_track_in_place() {
         })
         .collect();
     let out = dir.path("call.webm");
-    record(&out, Some((track, frames.clone())), Some((head, audio)));
+    record(
+        &out,
+        Some((track, frames.clone())),
+        Some((head, audio)),
+        false,
+    );
     decodes_cleanly(&out);
     let (vs, as_) = (start_time(&out, "v"), start_time(&out, "a"));
     assert!(
@@ -633,7 +653,7 @@ fn webm_video_only(
     let keys = frames.iter().filter(|f| f.1).count() as u64;
     assert!(keys >= 2);
     let out = dir.path("out.webm");
-    record(&out, Some((track, frames.clone())), None);
+    record(&out, Some((track, frames.clone())), None, false);
     decodes_cleanly(&out);
     assert_eq!(decoded_frames(&out, "v"), frames.len() as u64);
     assert_eq!(packets(&out, "v"), (frames.len() as u64, keys));
@@ -742,7 +762,12 @@ fn matroska_of_h264_and_opus_decodes_with_avcc() {
         codec_private: None,
     };
     let out = dir.path("call.mkv");
-    record(&out, Some((track, frames.clone())), Some((head, audio)));
+    record(
+        &out,
+        Some((track, frames.clone())),
+        Some((head, audio)),
+        false,
+    );
     decodes_cleanly(&out);
     let format = ffprobe(
         &["-show_entries", "format=format_name", "-of", "csv=p=0"],
@@ -782,10 +807,10 @@ fn a_recording_cut_short_still_plays_up_to_the_cut() {
     );
     let (track, frames) = ivf_to_track(&ivf, WebmVideoCodec::Vp8, vp8_keyframe);
     let full = dir.path("full.webm");
-    record(&full, Some((track.clone(), frames.clone())), None);
+    record(&full, Some((track.clone(), frames.clone())), None, false);
     // Write the first 45 frames alone to learn where frame 45 starts.
     let prefix = dir.path("prefix.webm");
-    record(&prefix, Some((track, frames[..45].to_vec())), None);
+    record(&prefix, Some((track, frames[..45].to_vec())), None, false);
     let cut_at = std::fs::metadata(&prefix).unwrap().len() as usize;
     let bytes = std::fs::read(&full).unwrap();
     assert_eq!(&bytes[..cut_at], std::fs::read(&prefix).unwrap().as_slice());
@@ -813,7 +838,7 @@ fn webm_of_opus_alone_decodes_to_the_same_samples() {
         })
         .collect();
     let out = dir.path("audio.webm");
-    record(&out, None, Some((head, audio.clone())));
+    record(&out, None, Some((head, audio.clone())), false);
     decodes_cleanly(&out);
     assert_eq!(packets(&out, "a").0, audio.len() as u64);
     // Without end trimming the file may run up to one packet (20 ms) long.
