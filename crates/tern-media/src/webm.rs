@@ -4,7 +4,9 @@
 //! Like browsers' MediaRecorder, the Segment and every Cluster are written
 //! with the EBML "unknown size" (RFC 8794 §6.2), so nothing is ever rewritten
 //! and a file cut short by a crash still plays up to its last block. There
-//! are no Cues and no Duration; players find the length by scanning.
+//! are no Cues (players seek by scanning clusters, which start at video
+//! keyframes); the Duration goes into a reserved Void when the output can
+//! seek ([`WebmWriter::finish_seekable`]).
 //!
 //! Element IDs and semantics: the Matroska specification (RFC 9559) and the
 //! WebM subset; codec mappings: Matroska codec specs for `V_VP8`, `V_VP9`,
