@@ -97,6 +97,7 @@ impl IpLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Instant::now() only as an origin
 mod tests {
     use super::*;
 

@@ -13,6 +13,19 @@
 //! peers) and [`TurnServer::poll_event`] (open/close relayed sockets, RFC 6062
 //! TCP connections). The core chooses relayed ports from the configured range
 //! and gets every one back when an allocation fails, is deleted or expires.
+//!
+//! The rest of the driver's contract:
+//! - a client TCP/TLS connection that closes: [`TurnServer::handle_client_closed`]
+//!   (deletes its allocation, or closes the peer connection it was bound to);
+//! - a relayed socket that cannot be opened: [`TurnServer::handle_relay_failed`];
+//! - RFC 6062: a peer connecting to a relayed TCP listener:
+//!   [`TurnServer::handle_peer_connection`] (`None`: close it); the outcome of
+//!   an [`Event::Connect`]: [`TurnServer::handle_connection_established`] or
+//!   [`TurnServer::handle_connection_failed`]; a peer connection that closes:
+//!   [`TurnServer::handle_connection_closed`]. After [`Event::ConnectionBound`]
+//!   the driver splices the two TCP streams itself (RFC 6062 §5.5);
+//! - the wall clock, for nonces and REST credentials: given at
+//!   [`TurnServer::new`], re-anchored with [`TurnServer::set_wall_clock`].
 
 mod allocate;
 mod limit;
@@ -278,7 +291,9 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// RFC defaults for `realm`, with the relay on `relay_ipv4`.
+    /// RFC defaults for `realm`. No relay address is set: the driver sets
+    /// `relay_ipv4` and/or `relay_ipv6` (the addresses relayed sockets bind
+    /// on and XOR-RELAYED-ADDRESS advertises).
     pub fn new(realm: &str, nonce_secret: [u8; 32]) -> Self {
         ServerConfig {
             realm: realm.to_owned(),

@@ -37,7 +37,7 @@ impl TurnServer {
             self.stats.bandwidth_dropped += 1;
             return;
         }
-        self.to_peer(relay, peer, data, false);
+        self.relay_to_peer(relay, peer, data, false);
     }
 
     /// RFC 8656 §10.2: a Send indication's DATA goes to XOR-PEER-ADDRESS if
@@ -78,10 +78,16 @@ impl TurnServer {
             self.stats.bandwidth_dropped += 1;
             return;
         }
-        self.to_peer(relay, peer, data, dont_fragment);
+        self.relay_to_peer(relay, peer, data, dont_fragment);
     }
 
-    fn to_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8], dont_fragment: bool) {
+    fn relay_to_peer(
+        &mut self,
+        relay: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+        dont_fragment: bool,
+    ) {
         let mut buf = self.buffer();
         buf.extend_from_slice(data);
         let dest = Destination::Peer {

@@ -1,4 +1,5 @@
 //! A scripted TURN client against the server core, in virtual time.
+#![allow(clippy::disallowed_methods)] // Instant::now() only as the origin of virtual time
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -279,7 +280,7 @@ impl H {
         self.feed(c, &b)
     }
 
-    fn from_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) -> Vec<Transmit> {
+    fn peer_sends(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) -> Vec<Transmit> {
         self.s.handle_peer(self.now, relay, peer, data);
         self.drain()
     }
@@ -313,7 +314,7 @@ fn allocate_permission_channel_and_data_both_ways() {
     let peer = sa("198.51.100.7:9000");
     // No permission yet: nothing relayed either way.
     assert!(h.send_ind(&c, peer, b"early").is_empty());
-    assert!(h.from_peer(relay, peer, b"early").is_empty());
+    assert!(h.peer_sends(relay, peer, b"early").is_empty());
     assert_eq!(h.s.stats().no_permission_dropped, 2);
 
     assert_eq!(h.permit(&mut c, peer).class(), Class::SuccessResponse);
@@ -329,7 +330,7 @@ fn allocate_permission_channel_and_data_both_ways() {
     );
     assert_eq!(out[0].contents, b"hello peer");
 
-    let out = h.from_peer(relay, peer, b"hello client");
+    let out = h.peer_sends(relay, peer, b"hello client");
     let m = Message::parse(&out[0].contents).unwrap();
     assert_eq!(
         m.message_type(),
@@ -342,7 +343,9 @@ fn allocate_permission_channel_and_data_both_ways() {
     assert_eq!(m.raw(attr_type::DATA), Some(&b"hello client"[..]));
 
     // A second peer IP has no permission.
-    assert!(h.from_peer(relay, sa("198.51.100.8:9000"), b"x").is_empty());
+    assert!(h
+        .peer_sends(relay, sa("198.51.100.8:9000"), b"x")
+        .is_empty());
 
     assert_eq!(h.bind(&mut c, 0x4001, peer).class(), Class::SuccessResponse);
     let mut cd = [0u8; 64];
@@ -363,7 +366,7 @@ fn allocate_permission_channel_and_data_both_ways() {
             dont_fragment: false
         }
     );
-    let out = h.from_peer(relay, peer, b"back on channel");
+    let out = h.peer_sends(relay, peer, b"back on channel");
     let v = ChannelData::new_checked(&out[0].contents[..]).unwrap();
     assert_eq!(v.channel().get(), 0x4001);
     assert_eq!(v.data(), b"back on channel");
@@ -398,7 +401,7 @@ fn allocate_permission_channel_and_data_both_ways() {
         }]
     );
     assert_eq!(h.s.ports_in_use(), 0);
-    assert!(h.from_peer(relay, peer, b"gone").is_empty());
+    assert!(h.peer_sends(relay, peer, b"gone").is_empty());
     // A Refresh after the deletion finds nothing.
     assert_eq!(h.request(&mut c, method::REFRESH, &[]).code(), Some(437));
 }
@@ -435,19 +438,19 @@ fn permissions_channels_and_allocations_expire_and_ports_come_back() {
     h.permit(&mut c, p1);
     h.bind(&mut c, 0x4000, p2);
     h.advance(299);
-    assert_eq!(h.from_peer(relay, p1, b"a").len(), 1);
+    assert_eq!(h.peer_sends(relay, p1, b"a").len(), 1);
     h.advance(2);
     // The permission lapsed at 300 s.
-    assert!(h.from_peer(relay, p1, b"a").is_empty());
+    assert!(h.peer_sends(relay, p1, b"a").is_empty());
     // The channel's permission also lapsed (ChannelBind installed it for 300 s).
-    assert!(h.from_peer(relay, p2, b"a").is_empty());
+    assert!(h.peer_sends(relay, p2, b"a").is_empty());
     // Refreshing the binding refreshes its permission.
     assert_eq!(h.bind(&mut c, 0x4000, p2).class(), Class::SuccessResponse);
-    assert!(ChannelData::new_checked(&h.from_peer(relay, p2, b"b")[0].contents[..]).is_ok());
+    assert!(ChannelData::new_checked(&h.peer_sends(relay, p2, b"b")[0].contents[..]).is_ok());
     h.advance(601);
     // Channel gone: a new permission alone gives Data indications, not ChannelData.
     h.permit(&mut c, p2);
-    let out = h.from_peer(relay, p2, b"c");
+    let out = h.peer_sends(relay, p2, b"c");
     assert!(Message::parse(&out[0].contents).is_ok());
     // The channel number is free again, for any peer.
     assert_eq!(h.bind(&mut c, 0x4000, p1).class(), Class::SuccessResponse);
@@ -582,7 +585,7 @@ fn every_denied_form_is_403_on_every_path() {
         assert_eq!(h.s.stats().denied_peers, before + 3, "{s}");
     }
     // Nothing was installed: even a datagram from the peer is dropped.
-    assert!(h.from_peer(relay4, sa("127.0.0.1:80"), b"x").is_empty());
+    assert!(h.peer_sends(relay4, sa("127.0.0.1:80"), b"x").is_empty());
     assert_eq!(h.s.stats().client_to_peer_packets, 0);
     // One denied address in a CreatePermission poisons the whole request.
     let r = h.request(
@@ -931,9 +934,9 @@ fn bandwidth_cap_drops_the_excess() {
     let sent: usize = (0..20).map(|_| h.send_ind(&c, peer, &[0; 100]).len()).sum();
     assert_eq!(sent, 10);
     assert_eq!(h.s.stats().bandwidth_dropped, 10);
-    assert!(h.from_peer(relay, peer, &[0; 100]).is_empty());
+    assert!(h.peer_sends(relay, peer, &[0; 100]).is_empty());
     h.now += Duration::from_millis(500);
-    assert_eq!(h.from_peer(relay, peer, &[0; 100]).len(), 1);
+    assert_eq!(h.peer_sends(relay, peer, &[0; 100]).len(), 1);
 }
 
 /// Request shapes an attacker might send with a spoofed source.
@@ -960,12 +963,24 @@ fn unauthenticated_shapes() -> Vec<Vec<u8>> {
         mk(
             method::ALLOCATE,
             Class::Request,
-            &[rt.clone()],
+            std::slice::from_ref(&rt),
             false,
             false,
         ),
-        mk(method::ALLOCATE, Class::Request, &[rt.clone()], false, true),
-        mk(method::ALLOCATE, Class::Request, &[rt.clone()], true, true),
+        mk(
+            method::ALLOCATE,
+            Class::Request,
+            std::slice::from_ref(&rt),
+            false,
+            true,
+        ),
+        mk(
+            method::ALLOCATE,
+            Class::Request,
+            std::slice::from_ref(&rt),
+            true,
+            true,
+        ),
         mk(
             method::ALLOCATE,
             Class::Request,
@@ -1423,7 +1438,7 @@ fn channel_data_over_tcp_is_padded() {
     let relay = h.allocate(&mut c, &[]).relayed()[0];
     let peer = sa("198.51.100.1:1");
     h.bind(&mut c, 0x4000, peer);
-    let out = h.from_peer(relay, peer, b"abcde");
+    let out = h.peer_sends(relay, peer, b"abcde");
     assert_eq!(out[0].contents.len(), 12);
 }
 
@@ -1444,7 +1459,7 @@ proptest! {
             match kind {
                 0 => { h.feed(&c, bytes); }
                 1 => { h.feed(&tcp, bytes); }
-                2 => { h.from_peer(relay, peer, bytes); }
+                2 => { h.peer_sends(relay, peer, bytes); }
                 _ => {
                     // Mutate a valid signed request.
                     let tid = h.next_tid();
