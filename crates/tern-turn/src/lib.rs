@@ -5,3 +5,9 @@
 pub mod channel_data;
 
 pub use channel_data::{ChannelData, ChannelDataError, ChannelNumber};
+pub mod client;
+
+pub use client::{
+    Received, RequestedFamily, TurnClient, TurnClientConfig, TurnClientStats, TurnError,
+    TurnEvent, TurnTransport,
+};

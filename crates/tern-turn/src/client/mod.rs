@@ -1,0 +1,1264 @@
+//! A sans-IO TURN client (RFC 8656, with RFC 6156 dual-stack allocations):
+//! one [`TurnClient`] per allocation.
+//!
+//! The client allocates with long-term credentials (RFC 8489 §9.2: the 401
+//! challenge, 438 stale-nonce retries, PASSWORD-ALGORITHMS and
+//! MESSAGE-INTEGRITY-SHA256 when the server offers them), refreshes the
+//! allocation, its permissions and channel bindings before they expire,
+//! relays data with Send indications or ChannelData, and deallocates.
+//!
+//! It never reads a clock: time is passed to every call, and the only timer
+//! is [`poll_timeout`](TurnClient::poll_timeout), kept up to date on every
+//! change so that polling an idle client costs O(1). Transaction ids come
+//! from the injected [`Random`].
+
+mod config;
+mod credentials;
+mod error;
+mod peers;
+mod stream;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tern_crypto::Random;
+use tern_stun::{
+    attr_type, error_code, method, AddressFamily, Attribute, Class, Message, MessageBuilder,
+    MessageType, Method, StunError, TransactionId,
+};
+
+pub use config::{
+    Received, RequestedFamily, Transmit, TurnClientConfig, TurnClientStats, TurnEvent,
+    TurnTransport,
+};
+pub use error::TurnError;
+
+use crate::channel_data::{
+    padded_len, write_channel_data, ChannelData, ChannelNumber, HEADER_LEN as CD_HEADER_LEN,
+};
+use credentials::Credentials;
+use peers::{
+    Channels, Permissions, Standing, CHANNEL_LIFETIME, CHANNEL_QUARANTINE, CHANNEL_REFRESH,
+    PERMISSION_REFRESH,
+};
+use stream::StreamBuffer;
+
+/// Events waiting in [`TurnClient::poll_event`]; Data events beyond it are
+/// dropped and counted (control events are few and always kept).
+const MAX_EVENTS: usize = 256;
+/// Datagrams waiting in [`TurnClient::poll_transmit`] before `send_to` refuses more.
+const MAX_TRANSMITS: usize = 256;
+/// Fresh attempts after 401/438 challenges for one request (RFC 8489 §9.2.5
+/// asks for bounded retries).
+const MAX_AUTH_RETRIES: u8 = 3;
+/// REQUESTED-TRANSPORT value for UDP (RFC 8656 §18.7: the IANA protocol number).
+const TRANSPORT_UDP: u8 = 17;
+
+/// What a transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Allocate,
+    /// Refresh; `lifetime` 0 deallocates (RFC 8656 §8).
+    Refresh {
+        lifetime: u32,
+    },
+    CreatePermission {
+        peer: IpAddr,
+    },
+    ChannelBind {
+        peer: SocketAddr,
+        channel: ChannelNumber,
+    },
+}
+
+impl Kind {
+    fn method(self) -> Method {
+        match self {
+            Kind::Allocate => method::ALLOCATE,
+            Kind::Refresh { .. } => method::REFRESH,
+            Kind::CreatePermission { .. } => method::CREATE_PERMISSION,
+            Kind::ChannelBind { .. } => method::CHANNEL_BIND,
+        }
+    }
+}
+
+/// One outstanding request (RFC 8489 §6.2).
+#[derive(Debug)]
+struct Transaction {
+    tid: TransactionId,
+    kind: Kind,
+    request: Vec<u8>,
+    sent: u32,
+    started: Instant,
+    deadline: Instant,
+    auth_retries: u8,
+    had_credentials: bool,
+    /// A response came but failed integrity: a timeout then reports
+    /// [`TurnError::IntegrityViolation`] (RFC 8489 §9.2.5).
+    integrity_dropped: bool,
+}
+
+/// A live allocation.
+#[derive(Debug)]
+struct Allocation {
+    relayed: Vec<SocketAddr>,
+    mapped: SocketAddr,
+    refresh_at: Instant,
+    expires_at: Instant,
+    refreshing: bool,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// No allocation; [`TurnClient::allocate`] starts one.
+    Idle,
+    Allocating,
+    Allocated(Allocation),
+    /// A Refresh with LIFETIME 0 is outstanding.
+    Closing,
+    Closed,
+}
+
+/// RFC 8656 §8: refresh a minute before expiry, or at half the lifetime when
+/// it is short.
+fn refresh_interval(lifetime: Duration) -> Duration {
+    if lifetime > Duration::from_secs(120) {
+        lifetime - Duration::from_secs(60)
+    } else {
+        lifetime / 2
+    }
+}
+
+fn encoding_error(e: StunError) -> TurnError {
+    match e {
+        StunError::ValueTooLong { attr_type: t } if t == attr_type::DATA => {
+            TurnError::DataTooLong { len: usize::from(u16::MAX) + 1 }
+        }
+        _ => TurnError::InvalidConfig {
+            what: "username, realm, nonce or software too long for STUN",
+        },
+    }
+}
+
+/// The TURN client for one allocation. See the [module docs](self).
+pub struct TurnClient {
+    config: TurnClientConfig,
+    rng: Box<dyn Random + Send>,
+    phase: Phase,
+    credentials: Option<Credentials>,
+    transactions: Vec<Transaction>,
+    permissions: Permissions,
+    channels: Channels,
+    stream: StreamBuffer,
+    stream_broken: bool,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<TurnEvent>,
+    scratch: Vec<u8>,
+    next_timeout: Option<Instant>,
+    stats: TurnClientStats,
+}
+
+impl std::fmt::Debug for TurnClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnClient")
+            .field("server", &self.config.server)
+            .field("transport", &self.config.transport)
+            .field("phase", &self.phase)
+            .field("transactions", &self.transactions.len())
+            .field("permissions", &self.permissions.list.len())
+            .field("channels", &self.channels.list.len())
+            .field("next_timeout", &self.next_timeout)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TurnClient {
+    /// A client for `config`, idle until [`allocate`](Self::allocate).
+    /// `rng` supplies transaction ids (RFC 8489 §5: uniformly random).
+    pub fn new(config: TurnClientConfig, rng: Box<dyn Random + Send>) -> Self {
+        TurnClient {
+            config,
+            rng,
+            phase: Phase::Idle,
+            credentials: None,
+            transactions: Vec::new(),
+            permissions: Permissions::default(),
+            channels: Channels::default(),
+            stream: StreamBuffer::default(),
+            stream_broken: false,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            scratch: Vec::new(),
+            next_timeout: None,
+            stats: TurnClientStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TurnClientConfig {
+        &self.config
+    }
+    /// Counters.
+    pub fn stats(&self) -> TurnClientStats {
+        self.stats
+    }
+    /// Whether an allocation is live.
+    pub fn is_allocated(&self) -> bool {
+        matches!(self.phase, Phase::Allocated(_))
+    }
+    /// Whether [`close`](Self::close) has finished (or the client never allocated and was closed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+    /// The relayed transport addresses, once allocated.
+    pub fn relayed_addresses(&self) -> &[SocketAddr] {
+        match &self.phase {
+            Phase::Allocated(a) => &a.relayed,
+            _ => &[],
+        }
+    }
+    /// Our address as the server sees it, once allocated.
+    pub fn mapped_address(&self) -> Option<SocketAddr> {
+        match &self.phase {
+            Phase::Allocated(a) => Some(a.mapped),
+            _ => None,
+        }
+    }
+    /// The confirmed channel for `peer`, if bound (ChannelData is used then).
+    pub fn channel_for(&self, peer: SocketAddr) -> Option<ChannelNumber> {
+        self.channels
+            .by_peer(peer)
+            .filter(|c| c.standing == Standing::Installed)
+            .map(|c| c.number)
+    }
+    /// Whether a permission for `ip` is installed.
+    pub fn has_permission(&self, ip: IpAddr) -> bool {
+        self.permissions
+            .get(ip)
+            .is_some_and(|p| p.standing == Standing::Installed)
+    }
+    /// Bytes of a partial TCP/TLS frame held between reads (at most one frame, 65,552 bytes).
+    pub fn buffered_stream_bytes(&self) -> usize {
+        self.stream.len()
+    }
+
+    // ---- commands -------------------------------------------------------
+
+    /// RFC 8656 §7.1: sends an Allocate request (first without credentials;
+    /// the server's 401 supplies realm and nonce). Allowed when idle, after a
+    /// failure or loss (e.g. 437), or after close.
+    pub fn allocate(&mut self, now: Instant) -> Result<(), TurnError> {
+        if !matches!(self.phase, Phase::Idle | Phase::Closed) {
+            return Err(TurnError::AlreadyAllocated);
+        }
+        if self.stream_broken {
+            return Err(TurnError::StreamCorrupted);
+        }
+        self.reset_allocation();
+        self.phase = Phase::Allocating;
+        let r = self.start(now, Kind::Allocate, 0);
+        if r.is_err() {
+            self.phase = Phase::Idle;
+        }
+        self.rearm();
+        r
+    }
+
+    /// RFC 8656 §9.1: installs a permission for `peer` (the port is
+    /// irrelevant to permissions) and keeps refreshing it every 240 s until
+    /// [`remove_permission`](Self::remove_permission). Calling it again for a
+    /// failed permission retries.
+    pub fn create_permission(&mut self, now: Instant, peer: IpAddr) -> Result<(), TurnError> {
+        self.check_peer(peer)?;
+        let r = self.want_permission(now, peer);
+        self.rearm();
+        r
+    }
+
+    /// Stops refreshing the permission for `peer`; the server lets it lapse.
+    pub fn remove_permission(&mut self, peer: IpAddr) {
+        if let Some(p) = self.permissions.get_mut(peer) {
+            if p.in_flight {
+                p.standing = Standing::Released;
+                p.refresh_at = None;
+            } else {
+                self.permissions.list.retain(|p| p.ip != peer);
+            }
+        }
+        self.rearm();
+    }
+
+    /// RFC 8656 §11.1: binds a channel to `peer` (numbers from 0x4000 up,
+    /// never reused for another peer within the binding lifetime plus five
+    /// minutes) and refreshes it every 540 s until
+    /// [`unbind_channel`](Self::unbind_channel). A permission for the peer's
+    /// IP is created too, since channel refreshes alone do not keep it
+    /// (300 s against 600 s). Sends use ChannelData once
+    /// [`TurnEvent::ChannelBound`] is reported.
+    pub fn bind_channel(&mut self, now: Instant, peer: SocketAddr) -> Result<ChannelNumber, TurnError> {
+        self.check_peer(peer.ip())?;
+        let r = self.bind_channel_inner(now, peer);
+        self.rearm();
+        r
+    }
+
+    fn bind_channel_inner(&mut self, now: Instant, peer: SocketAddr) -> Result<ChannelNumber, TurnError> {
+        let installed = self
+            .permissions
+            .get(peer.ip())
+            .is_some_and(|p| p.standing == Standing::Installed || p.in_flight);
+        if !installed {
+            self.want_permission(now, peer.ip())?;
+        }
+        let reusable_at = now + self.transaction_timeout() + CHANNEL_LIFETIME + CHANNEL_QUARANTINE;
+        let c = self.channels.assign(now, peer, reusable_at)?;
+        let number = c.number;
+        if c.in_flight || c.standing == Standing::Installed {
+            return Ok(number);
+        }
+        c.standing = Standing::Pending;
+        c.in_flight = true;
+        c.refresh_at = None;
+        if let Err(e) = self.start(now, Kind::ChannelBind { peer, channel: number }, 0) {
+            if let Some(c) = self.channels.by_peer_mut(peer) {
+                c.in_flight = false;
+                c.standing = Standing::Failed(e.clone());
+            }
+            return Err(e);
+        }
+        Ok(number)
+    }
+
+    /// Stops refreshing the channel for `peer` and sends to it by Send
+    /// indication again. The number stays reserved for this peer until the
+    /// server's binding and its 5-minute quarantine are over (RFC 8656 §12).
+    pub fn unbind_channel(&mut self, peer: SocketAddr) {
+        if let Some(c) = self.channels.by_peer_mut(peer) {
+            c.standing = Standing::Released;
+            c.refresh_at = None;
+        }
+        self.rearm();
+    }
+
+    /// Relays `data` to `peer`: as ChannelData if a channel is bound and
+    /// confirmed (RFC 8656 §12.4), else as a Send indication (RFC 8656 §10.1),
+    /// creating the permission first if there is none (the CreatePermission
+    /// is queued before the indication, so an in-order server installs it in
+    /// time). A peer whose permission failed gets that error back.
+    pub fn send_to(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> Result<(), TurnError> {
+        if self.transmits.len() >= MAX_TRANSMITS {
+            return Err(TurnError::QueueFull);
+        }
+        let to = self.config.server;
+        let r = match self.bound_channel(peer) {
+            Some(channel) => {
+                let stream = self.config.transport.is_stream();
+                let len = if stream { padded_len(data.len()) } else { CD_HEADER_LEN + data.len() };
+                let mut bytes = vec![0; len];
+                match write_channel_data(&mut bytes, channel, data, stream) {
+                    Some(_) => {
+                        self.stats.channel_data_sent += 1;
+                        self.transmits.push_back(Transmit { to, bytes });
+                        Ok(())
+                    }
+                    None => Err(TurnError::DataTooLong { len: data.len() }),
+                }
+            }
+            None => self.encode_send_indication(now, peer, data).map(|()| {
+                self.stats.send_indications_sent += 1;
+                self.transmits.push_back(Transmit {
+                    to,
+                    bytes: self.scratch.clone(),
+                });
+            }),
+        };
+        self.rearm();
+        r
+    }
+
+    /// Like [`send_to`](Self::send_to), but writes the message into `out`
+    /// and returns its length instead of queueing it: the caller sends
+    /// `out[..len]` to the server. Nothing is allocated for a bound channel.
+    /// Control messages this may cause (a CreatePermission) still come from
+    /// [`poll_transmit`](Self::poll_transmit), which must be drained first.
+    pub fn send_to_into(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, TurnError> {
+        let r = match self.bound_channel(peer) {
+            Some(channel) => {
+                let stream = self.config.transport.is_stream();
+                if data.len() > usize::from(u16::MAX) {
+                    Err(TurnError::DataTooLong { len: data.len() })
+                } else {
+                    let needed = if stream { padded_len(data.len()) } else { CD_HEADER_LEN + data.len() };
+                    match write_channel_data(out, channel, data, stream) {
+                        Some(n) => {
+                            self.stats.channel_data_sent += 1;
+                            Ok(n)
+                        }
+                        None => Err(TurnError::BufferTooSmall { needed }),
+                    }
+                }
+            }
+            None => self.encode_send_indication(now, peer, data).and_then(|()| {
+                let n = self.scratch.len();
+                let dst = out
+                    .get_mut(..n)
+                    .ok_or(TurnError::BufferTooSmall { needed: n })?;
+                dst.copy_from_slice(&self.scratch);
+                self.stats.send_indications_sent += 1;
+                Ok(n)
+            }),
+        };
+        self.rearm();
+        r
+    }
+
+    /// RFC 8656 §8: deallocates with a Refresh of LIFETIME 0, then reports
+    /// [`TurnEvent::Deallocated`] (also if the server does not answer: the
+    /// allocation then expires on its own). Permissions and channels are
+    /// forgotten at once.
+    pub fn close(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Allocated(_) => {
+                self.reset_allocation();
+                self.phase = Phase::Closing;
+                if self.start(now, Kind::Refresh { lifetime: 0 }, 0).is_err() {
+                    self.phase = Phase::Closed;
+                    self.events.push_back(TurnEvent::Deallocated);
+                }
+            }
+            Phase::Allocating => {
+                self.reset_allocation();
+                self.phase = Phase::Closed;
+                self.events.push_back(TurnEvent::Deallocated);
+            }
+            Phase::Idle => self.phase = Phase::Closed,
+            Phase::Closing | Phase::Closed => {}
+        }
+        self.rearm();
+    }
+
+    // ---- input ----------------------------------------------------------
+
+    /// Offers a datagram (UDP). Returns whether it was for this client; relayed
+    /// data becomes [`TurnEvent::Data`]. Use [`handle_datagram`](Self::handle_datagram)
+    /// to get the data without a copy.
+    pub fn handle_receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> bool {
+        match self.handle_datagram(now, from, bytes) {
+            Received::Data { peer, data } => {
+                self.emit_data(peer, data);
+                true
+            }
+            Received::NotForClient => false,
+            _ => true,
+        }
+    }
+
+    /// Offers a datagram and returns relayed data borrowed from it (zero-copy:
+    /// ChannelData and Data indications are parsed in place). Control
+    /// messages update the state and report through events.
+    pub fn handle_datagram<'a>(&mut self, now: Instant, from: SocketAddr, bytes: &'a [u8]) -> Received<'a> {
+        if from != self.config.server {
+            return Received::NotForClient;
+        }
+        let r = self.on_message(now, bytes);
+        self.rearm();
+        r
+    }
+
+    /// Offers bytes read from the TCP/TLS stream (RFC 8656 §12.5 framing;
+    /// partial frames are kept, at most one frame's worth). Relayed data
+    /// becomes [`TurnEvent::Data`]. A stream that does not frame fails with
+    /// [`TurnError::StreamCorrupted`] (and the allocation is lost): close the
+    /// connection.
+    pub fn handle_stream_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), TurnError> {
+        self.feed_stream(now, bytes, None)
+    }
+
+    /// Like [`handle_stream_bytes`](Self::handle_stream_bytes), but hands
+    /// relayed data to `on_data` without copying it.
+    pub fn handle_stream_bytes_with(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        on_data: &mut dyn FnMut(SocketAddr, &[u8]),
+    ) -> Result<(), TurnError> {
+        self.feed_stream(now, bytes, Some(on_data))
+    }
+
+    fn feed_stream(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        mut on_data: Option<&mut dyn FnMut(SocketAddr, &[u8])>,
+    ) -> Result<(), TurnError> {
+        if self.stream_broken {
+            return Err(TurnError::StreamCorrupted);
+        }
+        let mut sb = std::mem::take(&mut self.stream);
+        let result = sb.feed(bytes, |frame| {
+            if let Received::Data { peer, data } = self.on_message(now, frame) {
+                match on_data.as_mut() {
+                    Some(f) => f(peer, data),
+                    None => self.emit_data(peer, data),
+                }
+            }
+        });
+        self.stream = sb;
+        let r = match result {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.stream_broken = true;
+                match self.phase {
+                    Phase::Allocating => self.fail_allocate(TurnError::StreamCorrupted),
+                    Phase::Allocated(_) => self.lose_allocation(TurnError::StreamCorrupted),
+                    Phase::Closing => self.finish_close(),
+                    Phase::Idle | Phase::Closed => {}
+                }
+                Err(TurnError::StreamCorrupted)
+            }
+        };
+        self.rearm();
+        r
+    }
+
+    /// Retransmits requests that are due (UDP), gives up on those out of
+    /// time, and starts the refreshes that are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.next_timeout.is_none_or(|t| now < t) {
+            return;
+        }
+        self.expire_transactions(now);
+        if let Phase::Allocated(a) = &mut self.phase {
+            if now >= a.expires_at {
+                self.lose_allocation(TurnError::Expired);
+            } else if !a.refreshing && now >= a.refresh_at {
+                a.refreshing = true;
+                let lifetime = self.requested_lifetime();
+                if let Err(e) = self.start(now, Kind::Refresh { lifetime }, 0) {
+                    self.lose_allocation(e);
+                }
+            }
+        }
+        self.refresh_permissions(now);
+        self.refresh_channels(now);
+        self.rearm();
+    }
+
+    // ---- output ---------------------------------------------------------
+
+    /// The next message for the server.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<TurnEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next (O(1)).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timeout
+    }
+
+    // ---- internals ------------------------------------------------------
+
+    fn requested_lifetime(&self) -> u32 {
+        u32::try_from(self.config.lifetime.as_secs()).unwrap_or(u32::MAX)
+    }
+
+    /// RFC 8489 §6.2.1: Rc transmissions then Rm·RTO over UDP (39.5 s by
+    /// default); over TCP the same total as the one timeout.
+    fn transaction_timeout(&self) -> Duration {
+        let r = &self.config.retransmit;
+        (1..=r.max_transmissions).map(|n| r.wait_after(n)).sum()
+    }
+
+    fn check_peer(&self, peer: IpAddr) -> Result<(), TurnError> {
+        let Phase::Allocated(a) = &self.phase else {
+            return Err(TurnError::NotAllocated);
+        };
+        if a.relayed.iter().any(|r| r.is_ipv4() == peer.is_ipv4()) {
+            Ok(())
+        } else {
+            Err(TurnError::PeerFamilyNotRelayed { peer })
+        }
+    }
+
+    fn want_permission(&mut self, now: Instant, peer: IpAddr) -> Result<(), TurnError> {
+        let (p, send) = self.permissions.want(peer)?;
+        if !send {
+            return Ok(());
+        }
+        p.in_flight = true;
+        if p.standing != Standing::Installed {
+            p.standing = Standing::Pending;
+        }
+        if let Err(e) = self.start(now, Kind::CreatePermission { peer }, 0) {
+            if let Some(p) = self.permissions.get_mut(peer) {
+                p.in_flight = false;
+                p.standing = Standing::Failed(e.clone());
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn bound_channel(&self, peer: SocketAddr) -> Option<ChannelNumber> {
+        if !matches!(self.phase, Phase::Allocated(_)) {
+            return None;
+        }
+        self.channel_for(peer)
+    }
+
+    /// Builds a Send indication for `peer` into `self.scratch`.
+    fn encode_send_indication(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> Result<(), TurnError> {
+        self.check_peer(peer.ip())?;
+        match self.permissions.get(peer.ip()).map(|p| &p.standing) {
+            Some(Standing::Failed(e)) => return Err(e.clone()),
+            Some(Standing::Pending | Standing::Installed) => {}
+            None | Some(Standing::Released) => self.want_permission(now, peer.ip())?,
+        }
+        let tid = TransactionId::random(&mut *self.rng);
+        let mut b = MessageBuilder::new(
+            &mut self.scratch,
+            MessageType::new(Class::Indication, method::SEND),
+            tid,
+        );
+        b.add(&Attribute::XorPeerAddress(peer))
+            .map_err(encoding_error)?;
+        b.add(&Attribute::Data(data))
+            .map_err(|_| TurnError::DataTooLong { len: data.len() })?;
+        Ok(())
+    }
+
+    /// Encodes `kind` as a request with id `tid` into `buf`, with the
+    /// credentials and FINGERPRINT (RFC 8489 §9.2.3.2, §14.7).
+    fn encode_request(&self, buf: &mut Vec<u8>, kind: Kind, tid: TransactionId) -> Result<(), StunError> {
+        let mut b = MessageBuilder::new(buf, MessageType::new(Class::Request, kind.method()), tid);
+        match kind {
+            Kind::Allocate => {
+                b.add(&Attribute::RequestedTransport(TRANSPORT_UDP))?;
+                match self.config.family {
+                    RequestedFamily::Ipv6 => {
+                        b.add(&Attribute::RequestedAddressFamily(AddressFamily::V6))?
+                    }
+                    RequestedFamily::Both => {
+                        b.add(&Attribute::AdditionalAddressFamily(AddressFamily::V6))?
+                    }
+                    _ => {}
+                }
+                b.add(&Attribute::Lifetime(self.requested_lifetime()))?;
+                if let Some(s) = &self.config.software {
+                    b.add(&Attribute::Software(s))?;
+                }
+            }
+            Kind::Refresh { lifetime } => b.add(&Attribute::Lifetime(lifetime))?,
+            Kind::CreatePermission { peer } => {
+                b.add(&Attribute::XorPeerAddress(SocketAddr::new(peer, 0)))?
+            }
+            Kind::ChannelBind { peer, channel } => {
+                b.add(&Attribute::ChannelNumber(channel.get()))?;
+                b.add(&Attribute::XorPeerAddress(peer))?;
+            }
+        }
+        if let Some(c) = &self.credentials {
+            c.add_attributes(&mut b, &self.config.username)?;
+            c.sign(&mut b)?;
+        }
+        b.add_fingerprint()
+    }
+
+    /// Starts a transaction: encodes, queues the first transmission, arms its timer.
+    fn start(&mut self, now: Instant, kind: Kind, auth_retries: u8) -> Result<(), TurnError> {
+        let tid = TransactionId::random(&mut *self.rng);
+        let mut request = Vec::with_capacity(128);
+        self.encode_request(&mut request, kind, tid)
+            .map_err(encoding_error)?;
+        self.transmits.push_back(Transmit {
+            to: self.config.server,
+            bytes: request.clone(),
+        });
+        let r = self.config.retransmit;
+        let (sent, wait) = if self.config.transport.is_stream() {
+            // RFC 8489 §6.2.2: no retransmissions over a reliable transport.
+            (r.max_transmissions, self.transaction_timeout())
+        } else {
+            (1, r.wait_after(1))
+        };
+        self.transactions.push(Transaction {
+            tid,
+            kind,
+            request,
+            sent,
+            started: now,
+            deadline: now + wait,
+            auth_retries,
+            had_credentials: self.credentials.is_some(),
+            integrity_dropped: false,
+        });
+        Ok(())
+    }
+
+    fn expire_transactions(&mut self, now: Instant) {
+        let r = self.config.retransmit;
+        let mut i = 0;
+        while i < self.transactions.len() {
+            let tx = &mut self.transactions[i];
+            if tx.deadline > now {
+                i += 1;
+                continue;
+            }
+            if tx.sent < r.max_transmissions {
+                tx.sent += 1;
+                tx.deadline = now + r.wait_after(tx.sent);
+                self.stats.retransmissions += 1;
+                self.transmits.push_back(Transmit {
+                    to: self.config.server,
+                    bytes: tx.request.clone(),
+                });
+                i += 1;
+                continue;
+            }
+            let tx = self.transactions.swap_remove(i);
+            let error = if tx.integrity_dropped {
+                TurnError::IntegrityViolation
+            } else {
+                TurnError::ServerUnreachable {
+                    after: now.saturating_duration_since(tx.started),
+                }
+            };
+            // This may clear the table (a lost allocation); the loop bound follows.
+            self.fail(tx.kind, error);
+        }
+    }
+
+    fn refresh_permissions(&mut self, now: Instant) {
+        if !matches!(self.phase, Phase::Allocated(_)) {
+            return;
+        }
+        for i in 0..self.permissions.list.len() {
+            let Some(p) = self.permissions.list.get_mut(i) else {
+                break;
+            };
+            if p.in_flight || p.refresh_at.is_none_or(|t| t > now) {
+                continue;
+            }
+            p.in_flight = true;
+            p.refresh_at = None;
+            let peer = p.ip;
+            if let Err(e) = self.start(now, Kind::CreatePermission { peer }, 0) {
+                self.fail(Kind::CreatePermission { peer }, e);
+            }
+        }
+    }
+
+    fn refresh_channels(&mut self, now: Instant) {
+        if !matches!(self.phase, Phase::Allocated(_)) {
+            return;
+        }
+        let reusable_at = now + self.transaction_timeout() + CHANNEL_LIFETIME + CHANNEL_QUARANTINE;
+        for i in 0..self.channels.list.len() {
+            let Some(c) = self.channels.list.get_mut(i) else {
+                break;
+            };
+            if c.in_flight || c.refresh_at.is_none_or(|t| t > now) {
+                continue;
+            }
+            c.in_flight = true;
+            c.refresh_at = None;
+            c.reusable_at = c.reusable_at.max(reusable_at);
+            let kind = Kind::ChannelBind {
+                peer: c.peer,
+                channel: c.number,
+            };
+            if let Err(e) = self.start(now, kind, 0) {
+                self.fail(kind, e);
+            }
+        }
+    }
+
+    /// Recomputes the one deadline [`poll_timeout`](Self::poll_timeout)
+    /// reports. Called after every change, so polling costs nothing.
+    fn rearm(&mut self) {
+        let mut next = self.transactions.iter().map(|t| t.deadline).min();
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        if let Phase::Allocated(a) = &self.phase {
+            consider(Some(a.expires_at));
+            if !a.refreshing {
+                consider(Some(a.refresh_at));
+            }
+            consider(self.permissions.next_deadline());
+            consider(self.channels.next_deadline());
+        }
+        self.next_timeout = next;
+    }
+
+    fn emit_data(&mut self, peer: SocketAddr, data: &[u8]) {
+        if self.events.len() >= MAX_EVENTS {
+            self.stats.events_dropped += 1;
+            return;
+        }
+        self.events.push_back(TurnEvent::Data {
+            peer,
+            bytes: data.to_vec(),
+        });
+    }
+
+    /// Forgets the allocation's transactions, permissions and channels.
+    fn reset_allocation(&mut self) {
+        self.transactions.clear();
+        self.permissions = Permissions::default();
+        self.channels = Channels::default();
+    }
+
+    fn fail_allocate(&mut self, error: TurnError) {
+        self.reset_allocation();
+        self.phase = Phase::Idle;
+        self.events.push_back(TurnEvent::AllocationFailed(error));
+    }
+
+    fn lose_allocation(&mut self, error: TurnError) {
+        self.reset_allocation();
+        self.phase = Phase::Idle;
+        self.events.push_back(TurnEvent::AllocationLost(error));
+    }
+
+    fn finish_close(&mut self) {
+        self.reset_allocation();
+        self.phase = Phase::Closed;
+        self.events.push_back(TurnEvent::Deallocated);
+    }
+
+    /// A transaction ended in `error`. One permission's or channel's failure
+    /// leaves the allocation alone, unless the server says it has none (437).
+    fn fail(&mut self, kind: Kind, error: TurnError) {
+        match kind {
+            Kind::Allocate => {
+                if matches!(self.phase, Phase::Allocating) {
+                    self.fail_allocate(error);
+                }
+            }
+            Kind::Refresh { lifetime: 0 } => {
+                if matches!(self.phase, Phase::Closing) {
+                    self.finish_close();
+                }
+            }
+            Kind::Refresh { .. } => {
+                if matches!(self.phase, Phase::Allocated(_)) {
+                    self.lose_allocation(error);
+                }
+            }
+            _ if error == TurnError::AllocationMismatch => {
+                if matches!(self.phase, Phase::Allocated(_)) {
+                    self.lose_allocation(error);
+                }
+            }
+            Kind::CreatePermission { peer } => {
+                let Some(p) = self.permissions.get_mut(peer) else {
+                    return;
+                };
+                p.in_flight = false;
+                p.refresh_at = None;
+                if p.standing == Standing::Released {
+                    self.permissions.list.retain(|p| p.ip != peer);
+                    return;
+                }
+                p.standing = Standing::Failed(error.clone());
+                self.events
+                    .push_back(TurnEvent::PermissionFailed { peer, error });
+            }
+            Kind::ChannelBind { peer, channel } => {
+                let Some(c) = self.channels.by_number_mut(channel) else {
+                    return;
+                };
+                c.in_flight = false;
+                c.refresh_at = None;
+                if c.standing == Standing::Released {
+                    return;
+                }
+                c.standing = Standing::Failed(error.clone());
+                self.events.push_back(TurnEvent::ChannelBindFailed {
+                    peer,
+                    channel,
+                    error,
+                });
+            }
+        }
+    }
+
+    fn on_message<'a>(&mut self, now: Instant, bytes: &'a [u8]) -> Received<'a> {
+        match bytes.first().map(|b| b >> 6) {
+            Some(0b01) => self.on_channel_data(bytes),
+            Some(0b00) => self.on_stun(now, bytes),
+            _ => Received::NotForClient,
+        }
+    }
+
+    /// RFC 8656 §12.6: ChannelData on a channel we bound (or are binding)
+    /// is data from its peer; any other channel is dropped and counted.
+    fn on_channel_data<'a>(&mut self, bytes: &'a [u8]) -> Received<'a> {
+        let Ok(cd) = ChannelData::new_checked(bytes) else {
+            self.stats.malformed_dropped += 1;
+            return Received::Dropped;
+        };
+        let len = cd.data().len();
+        let peer = match &self.phase {
+            Phase::Allocated(_) => self.channels.by_number(cd.channel().get()).map(|c| c.peer),
+            _ => None,
+        };
+        let (Some(peer), Some(data)) = (peer, bytes.get(CD_HEADER_LEN..CD_HEADER_LEN + len)) else {
+            self.stats.unknown_channel_dropped += 1;
+            return Received::Dropped;
+        };
+        self.stats.data_received += 1;
+        Received::Data { peer, data }
+    }
+
+    fn on_stun<'a>(&mut self, now: Instant, bytes: &'a [u8]) -> Received<'a> {
+        let Ok(msg) = Message::parse(bytes) else {
+            self.stats.malformed_dropped += 1;
+            return Received::Dropped;
+        };
+        if msg.has_fingerprint() && msg.verify_fingerprint().is_err() {
+            self.stats.malformed_dropped += 1;
+            return Received::Dropped;
+        }
+        match msg.class() {
+            Class::Indication if msg.method() == method::DATA => self.on_data_indication(&msg),
+            Class::SuccessResponse | Class::ErrorResponse => self.on_response(now, &msg),
+            _ => Received::NotForClient,
+        }
+    }
+
+    /// RFC 8656 §10.4: a Data indication carries XOR-PEER-ADDRESS and DATA.
+    fn on_data_indication<'a>(&mut self, msg: &Message<'a>) -> Received<'a> {
+        let peer = match msg.get(attr_type::XOR_PEER_ADDRESS) {
+            Some(Ok(Attribute::XorPeerAddress(p))) => p,
+            _ => {
+                self.stats.malformed_dropped += 1;
+                return Received::Dropped;
+            }
+        };
+        let (Phase::Allocated(_), Some(data)) = (&self.phase, msg.raw(attr_type::DATA)) else {
+            self.stats.malformed_dropped += 1;
+            return Received::Dropped;
+        };
+        self.stats.data_received += 1;
+        Received::Data { peer, data }
+    }
+
+    fn on_response<'a>(&mut self, now: Instant, msg: &Message<'_>) -> Received<'a> {
+        let tid = msg.transaction_id();
+        let Some(i) = self.transactions.iter().position(|t| t.tid == tid) else {
+            self.stats.unmatched_responses += 1;
+            return Received::NotForClient;
+        };
+        let tx = &self.transactions[i];
+        if tx.kind.method() != msg.method() {
+            self.stats.malformed_dropped += 1;
+            return Received::Dropped;
+        }
+        let authentic = match (&self.credentials, tx.had_credentials) {
+            (Some(c), true) => c.verify(msg),
+            // A server that asked for no credentials gave us no key to check with.
+            (_, false) => true,
+            (None, true) => false,
+        };
+        let is_challenge = msg.class() == Class::ErrorResponse
+            && matches!(
+                msg.error_code(),
+                Some((error_code::UNAUTHENTICATED | error_code::STALE_NONCE, _))
+            );
+        // RFC 8489 §9.2.5: success responses must authenticate; an error
+        // response with integrity must verify; a 400 without it to a signed
+        // request is discarded. Challenges cannot be signed with a key we lack.
+        let discard = !authentic
+            && !is_challenge
+            && (msg.class() == Class::SuccessResponse
+                || msg.integrity().is_some()
+                || (tx.had_credentials
+                    && matches!(msg.error_code(), Some((error_code::BAD_REQUEST, _)))));
+        if discard {
+            self.stats.integrity_dropped += 1;
+            if self.config.transport.is_stream() {
+                // RFC 8489 §9.2.5: over a reliable transport the transaction ends at once.
+                let tx = self.transactions.swap_remove(i);
+                self.fail(tx.kind, TurnError::IntegrityViolation);
+                return Received::Handled;
+            }
+            if let Some(tx) = self.transactions.get_mut(i) {
+                tx.integrity_dropped = true;
+            }
+            return Received::Dropped;
+        }
+        let tx = self.transactions.swap_remove(i);
+        if msg.class() == Class::SuccessResponse {
+            self.on_success(tx, msg);
+            return Received::Handled;
+        }
+        let Some((code, reason)) = msg.error_code() else {
+            self.fail(
+                tx.kind,
+                TurnError::MalformedResponse {
+                    what: "error response without a valid ERROR-CODE",
+                },
+            );
+            return Received::Handled;
+        };
+        if is_challenge {
+            self.on_challenge(now, tx, code, msg);
+        } else {
+            let error = self.map_error(tx.kind, code, reason, msg);
+            self.fail(tx.kind, error);
+        }
+        Received::Handled
+    }
+
+    /// RFC 8489 §9.2.5: a 401 or 438 supplies (new) realm and nonce; retry
+    /// with a new transaction, a bounded number of times. A 401 to a request
+    /// that already carried our credentials for the same realm means they are wrong.
+    fn on_challenge(&mut self, now: Instant, tx: Transaction, code: u16, msg: &Message<'_>) {
+        if tx.auth_retries >= MAX_AUTH_RETRIES {
+            self.fail(
+                tx.kind,
+                TurnError::StaleNonceLoop {
+                    retries: tx.auth_retries,
+                },
+            );
+            return;
+        }
+        if code == error_code::UNAUTHENTICATED && tx.had_credentials {
+            let offered = match msg.get(attr_type::REALM) {
+                Some(Ok(Attribute::Realm(r))) => Some(r),
+                _ => None,
+            };
+            let current = self.credentials.as_ref().map(|c| c.realm.as_str());
+            if offered.is_none() || offered == current {
+                let realm = current.unwrap_or_default().to_owned();
+                self.fail(tx.kind, TurnError::WrongCredentials { code, realm });
+                return;
+            }
+        }
+        match Credentials::from_challenge(
+            msg,
+            &self.config.username,
+            &self.config.password,
+            self.config.realm.as_deref(),
+            self.credentials.as_ref(),
+        ) {
+            Ok(c) => {
+                self.credentials = Some(c);
+                if let Err(e) = self.start(now, tx.kind, tx.auth_retries + 1) {
+                    self.fail(tx.kind, e);
+                }
+            }
+            Err(e) => self.fail(tx.kind, e),
+        }
+    }
+
+    /// Maps an ERROR-CODE to what the user can act on (RFC 8656 §19).
+    fn map_error(&self, kind: Kind, code: u16, reason: &str, msg: &Message<'_>) -> TurnError {
+        let peer = match kind {
+            Kind::CreatePermission { peer } => Some(peer),
+            Kind::ChannelBind { peer, .. } => Some(peer.ip()),
+            _ => None,
+        };
+        match code {
+            error_code::TRY_ALTERNATE => TurnError::TryAlternate {
+                alternate: match msg.get(attr_type::ALTERNATE_SERVER) {
+                    Some(Ok(Attribute::AlternateServer(a))) => Some(a),
+                    _ => None,
+                },
+            },
+            error_code::FORBIDDEN => match peer {
+                Some(peer) => TurnError::ForbiddenPeer { peer },
+                None => TurnError::Forbidden {
+                    reason: reason.to_owned(),
+                },
+            },
+            error_code::ALLOCATION_MISMATCH => TurnError::AllocationMismatch,
+            error_code::ADDRESS_FAMILY_NOT_SUPPORTED => TurnError::AddressFamilyNotSupported,
+            error_code::WRONG_CREDENTIALS => TurnError::WrongCredentials {
+                code,
+                realm: self
+                    .credentials
+                    .as_ref()
+                    .map(|c| c.realm.clone())
+                    .unwrap_or_default(),
+            },
+            error_code::UNSUPPORTED_TRANSPORT_PROTOCOL => TurnError::UnsupportedTransport,
+            error_code::PEER_ADDRESS_FAMILY_MISMATCH if peer.is_some() => {
+                TurnError::PeerAddressFamilyMismatch {
+                    peer: peer.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                }
+            }
+            error_code::ALLOCATION_QUOTA_REACHED => TurnError::QuotaReached,
+            error_code::INSUFFICIENT_CAPACITY => TurnError::InsufficientCapacity,
+            _ => TurnError::ServerError {
+                code,
+                reason: reason.to_owned(),
+            },
+        }
+    }
+
+    fn on_success(&mut self, tx: Transaction, msg: &Message<'_>) {
+        let lifetime = match msg.get(attr_type::LIFETIME) {
+            Some(Ok(Attribute::Lifetime(s))) => Some(Duration::from_secs(u64::from(s))),
+            _ => None,
+        };
+        match tx.kind {
+            Kind::Allocate => self.on_allocated(tx, msg, lifetime),
+            Kind::Refresh { lifetime: 0 } => {
+                if matches!(self.phase, Phase::Closing) {
+                    self.finish_close();
+                }
+            }
+            Kind::Refresh { .. } => {
+                let Phase::Allocated(a) = &mut self.phase else {
+                    return;
+                };
+                let lifetime = lifetime.unwrap_or(self.config.lifetime);
+                if lifetime.is_zero() {
+                    self.lose_allocation(TurnError::Expired);
+                    return;
+                }
+                a.refreshing = false;
+                a.refresh_at = tx.started + refresh_interval(lifetime);
+                a.expires_at = tx.started + lifetime;
+                self.events.push_back(TurnEvent::Refreshed { lifetime });
+            }
+            Kind::CreatePermission { peer } => {
+                let Some(p) = self.permissions.get_mut(peer) else {
+                    return;
+                };
+                p.in_flight = false;
+                if p.standing == Standing::Released {
+                    self.permissions.list.retain(|p| p.ip != peer);
+                    return;
+                }
+                p.refresh_at = Some(tx.started + PERMISSION_REFRESH);
+                if p.standing != Standing::Installed {
+                    p.standing = Standing::Installed;
+                    self.events.push_back(TurnEvent::PermissionCreated(peer));
+                }
+            }
+            Kind::ChannelBind { peer, channel } => {
+                let Some(c) = self.channels.by_number_mut(channel) else {
+                    return;
+                };
+                c.in_flight = false;
+                if c.standing == Standing::Released {
+                    return;
+                }
+                c.refresh_at = Some(tx.started + CHANNEL_REFRESH);
+                if c.standing != Standing::Installed {
+                    c.standing = Standing::Installed;
+                    self.events
+                        .push_back(TurnEvent::ChannelBound { peer, channel });
+                }
+            }
+        }
+    }
+
+    /// RFC 8656 §7.3: XOR-RELAYED-ADDRESS (one per family), XOR-MAPPED-ADDRESS,
+    /// LIFETIME; ADDRESS-ERROR-CODE for a refused family of a dual request.
+    fn on_allocated(&mut self, tx: Transaction, msg: &Message<'_>, lifetime: Option<Duration>) {
+        if !matches!(self.phase, Phase::Allocating) {
+            return;
+        }
+        if msg.unknown_comprehension_required().next().is_some() {
+            self.fail_allocate(TurnError::MalformedResponse {
+                what: "unknown comprehension-required attribute in Allocate success",
+            });
+            return;
+        }
+        let tid = msg.transaction_id();
+        let relayed: Vec<SocketAddr> = msg
+            .attributes()
+            .filter(|a| a.attr_type == attr_type::XOR_RELAYED_ADDRESS)
+            .filter_map(|a| match Attribute::decode(a.attr_type, a.value, &tid) {
+                Ok(Attribute::XorRelayedAddress(r)) => Some(r),
+                _ => None,
+            })
+            .take(2)
+            .collect();
+        if relayed.is_empty() {
+            self.fail_allocate(TurnError::MalformedResponse {
+                what: "Allocate success without XOR-RELAYED-ADDRESS",
+            });
+            return;
+        }
+        let mapped = match msg.get(attr_type::XOR_MAPPED_ADDRESS) {
+            Some(Ok(Attribute::XorMappedAddress(m))) => m,
+            _ => {
+                self.fail_allocate(TurnError::MalformedResponse {
+                    what: "Allocate success without XOR-MAPPED-ADDRESS",
+                });
+                return;
+            }
+        };
+        let lifetime = lifetime.unwrap_or(self.config.lifetime);
+        if lifetime.is_zero() {
+            self.fail_allocate(TurnError::MalformedResponse {
+                what: "Allocate success with LIFETIME 0",
+            });
+            return;
+        }
+        if let Some(Ok(Attribute::AddressErrorCode {
+            family,
+            code,
+            reason,
+        })) = msg.get(attr_type::ADDRESS_ERROR_CODE)
+        {
+            self.events.push_back(TurnEvent::FamilyNotAllocated {
+                family,
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+        self.events.push_back(TurnEvent::Allocated {
+            relayed: relayed.clone(),
+            mapped,
+            lifetime,
+        });
+        self.phase = Phase::Allocated(Allocation {
+            relayed,
+            mapped,
+            refresh_at: tx.started + refresh_interval(lifetime),
+            expires_at: tx.started + lifetime,
+            refreshing: false,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_interval_is_a_minute_early_or_half() {
+        assert_eq!(refresh_interval(Duration::from_secs(600)), Duration::from_secs(540));
+        assert_eq!(refresh_interval(Duration::from_secs(3600)), Duration::from_secs(3540));
+        assert_eq!(refresh_interval(Duration::from_secs(120)), Duration::from_secs(60));
+        assert_eq!(refresh_interval(Duration::from_secs(30)), Duration::from_secs(15));
+    }
+
+    #[test]
+    fn client_is_small() {
+        // Thousands run in one load generator; keep the idle struct compact.
+        assert!(std::mem::size_of::<TurnClient>() <= 640, "{}", std::mem::size_of::<TurnClient>());
+    }
+}
