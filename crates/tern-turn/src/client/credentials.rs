@@ -143,12 +143,6 @@ impl Credentials {
         })
     }
 
-    /// The integrity attribute in use.
-    #[cfg(test)]
-    pub fn integrity(&self) -> Integrity {
-        self.integrity
-    }
-
     /// Appends USERNAME (or USERHASH), REALM, NONCE and, if negotiated,
     /// PASSWORD-ALGORITHMS and PASSWORD-ALGORITHM (RFC 8489 §9.2.5).
     pub fn add_attributes(&self, b: &mut MessageBuilder<'_>, username: &str) -> Result<(), StunError> {
