@@ -49,9 +49,9 @@ use stream::StreamBuffer;
 const MAX_EVENTS: usize = 256;
 /// Datagrams waiting in [`TurnClient::poll_transmit`] before `send_to` refuses more.
 const MAX_TRANSMITS: usize = 256;
-/// Fresh attempts after 401/438 challenges for one request (RFC 8489 §9.2.5
-/// asks for bounded retries).
-const MAX_AUTH_RETRIES: u8 = 3;
+/// Fresh attempts after 401/438 challenges for one request: the first 401
+/// and three stale nonces in a row (RFC 8489 §9.2.5 retries must be bounded).
+const MAX_AUTH_RETRIES: u8 = 4;
 /// REQUESTED-TRANSPORT value for UDP (RFC 8656 §18.7: the IANA protocol number).
 const TRANSPORT_UDP: u8 = 17;
 
