@@ -8,6 +8,6 @@ pub use channel_data::{ChannelData, ChannelDataError, ChannelNumber};
 pub mod client;
 
 pub use client::{
-    Received, RequestedFamily, TurnClient, TurnClientConfig, TurnClientStats, TurnError,
-    TurnEvent, TurnTransport,
+    Received, RequestedFamily, TurnClient, TurnClientConfig, TurnClientStats, TurnError, TurnEvent,
+    TurnTransport,
 };

@@ -29,14 +29,31 @@ fn challenged(t0: Instant) -> (TurnClient, Vec<u8>) {
 #[test]
 fn allocate_error_codes_map_to_errors() {
     let cases = [
-        (441, TurnError::WrongCredentials { code: 441, realm: REALM.into() }),
+        (
+            441,
+            TurnError::WrongCredentials {
+                code: 441,
+                realm: REALM.into(),
+            },
+        ),
         (486, TurnError::QuotaReached),
         (508, TurnError::InsufficientCapacity),
         (442, TurnError::UnsupportedTransport),
         (440, TurnError::AddressFamilyNotSupported),
         (437, TurnError::AllocationMismatch),
-        (403, TurnError::Forbidden { reason: "Forbidden".into() }),
-        (500, TurnError::ServerError { code: 500, reason: "Server Error".into() }),
+        (
+            403,
+            TurnError::Forbidden {
+                reason: "Forbidden".into(),
+            },
+        ),
+        (
+            500,
+            TurnError::ServerError {
+                code: 500,
+                reason: "Server Error".into(),
+            },
+        ),
     ];
     for (code, expected) in cases {
         for signed in [true, false] {
@@ -70,7 +87,10 @@ fn try_alternate_reports_the_server() {
         &parse(&req),
         Class::ErrorResponse,
         &[
-            Attribute::ErrorCode { code: 300, reason: "Try Alternate" },
+            Attribute::ErrorCode {
+                code: 300,
+                reason: "Try Alternate",
+            },
             Attribute::AlternateServer(alt),
         ],
         Some(&md5_key()),
@@ -79,7 +99,9 @@ fn try_alternate_reports_the_server() {
     c.handle_receive(t0, server(), &r);
     assert_eq!(
         drain_events(&mut c),
-        vec![TurnEvent::AllocationFailed(TurnError::TryAlternate { alternate: Some(alt) })]
+        vec![TurnEvent::AllocationFailed(TurnError::TryAlternate {
+            alternate: Some(alt)
+        })]
     );
 }
 
@@ -119,7 +141,10 @@ fn wrong_password_detected_end_to_end() {
     c.handle_receive(t0, server(), &challenge(&m, 401, "n1"));
     assert!(matches!(
         drain_events(&mut c).as_slice(),
-        [TurnEvent::AllocationFailed(TurnError::WrongCredentials { code: 401, .. })]
+        [TurnEvent::AllocationFailed(TurnError::WrongCredentials {
+            code: 401,
+            ..
+        })]
     ));
 }
 
@@ -154,7 +179,10 @@ fn stale_nonce_retries_with_the_new_nonce_and_is_bounded() {
         assert_eq!(tx.len(), 1, "438 → retry {i}");
         let retry = parse(&tx[0]);
         assert_ne!(retry.transaction_id(), m.transaction_id());
-        assert_eq!(retry.get(attr_type::NONCE).unwrap().unwrap(), Attribute::Nonce(&nonce));
+        assert_eq!(
+            retry.get(attr_type::NONCE).unwrap().unwrap(),
+            Attribute::Nonce(&nonce)
+        );
         assert_eq!(retry.verify_integrity(&md5_key()), Ok(Integrity::Sha1));
         req = tx[0].clone();
     }
@@ -163,7 +191,9 @@ fn stale_nonce_retries_with_the_new_nonce_and_is_bounded() {
     assert!(drain_transmits(&mut c).is_empty());
     assert_eq!(
         drain_events(&mut c),
-        vec![TurnEvent::AllocationFailed(TurnError::StaleNonceLoop { retries: 4 })]
+        vec![TurnEvent::AllocationFailed(TurnError::StaleNonceLoop {
+            retries: 4
+        })]
     );
 }
 
@@ -176,7 +206,10 @@ fn stale_nonce_on_refresh_keeps_the_allocation() {
     let end = run_until(&mut c, &mut s, t0 + Duration::from_secs(3000));
     assert!(c.is_allocated());
     let ev = drain_events(&mut c);
-    assert!(ev.iter().all(|e| matches!(e, TurnEvent::Refreshed { .. })), "{ev:?}");
+    assert!(
+        ev.iter().all(|e| matches!(e, TurnEvent::Refreshed { .. })),
+        "{ev:?}"
+    );
     assert_eq!(ev.len(), 5);
     assert!(end > t0);
 }
@@ -230,7 +263,8 @@ fn forbidden_peer_fails_only_that_permission_and_channel() {
     let m = drain_transmits(&mut c).remove(0);
     assert_eq!(parse(&m).method(), method::SEND);
     // Another peer is unaffected.
-    c.create_permission(t0, "203.0.113.1".parse().unwrap()).unwrap();
+    c.create_permission(t0, "203.0.113.1".parse().unwrap())
+        .unwrap();
     pump(&mut c, &mut s, t0);
     assert_eq!(drain_events(&mut c).len(), 1);
 }
@@ -252,7 +286,10 @@ fn mismatch_on_refresh_loses_the_allocation_and_allows_a_new_one() {
     // Credentials are kept: the fresh Allocate is signed at once.
     c.allocate(t0).unwrap();
     let again = drain_transmits(&mut c).remove(0);
-    assert_eq!(parse(&again).verify_integrity(&md5_key()), Ok(Integrity::Sha1));
+    assert_eq!(
+        parse(&again).verify_integrity(&md5_key()),
+        Ok(Integrity::Sha1)
+    );
     let r = s.answer(t0, &again).unwrap();
     c.handle_receive(t0, server(), &r);
     assert!(c.is_allocated());
@@ -272,7 +309,10 @@ fn forged_success_is_discarded_then_integrity_violation() {
     let forged = respond(&m, Class::SuccessResponse, &good, Some(&wrong_key), false);
     assert_eq!(c.handle_datagram(t0, server(), &forged), Received::Dropped);
     let unsigned = respond(&m, Class::SuccessResponse, &good, None, false);
-    assert_eq!(c.handle_datagram(t0, server(), &unsigned), Received::Dropped);
+    assert_eq!(
+        c.handle_datagram(t0, server(), &unsigned),
+        Received::Dropped
+    );
     // The algorithm must match what we sent (SHA-1 here).
     let sha256 = respond(&m, Class::SuccessResponse, &good, Some(&md5_key()), true);
     assert_eq!(c.handle_datagram(t0, server(), &sha256), Received::Dropped);
@@ -294,12 +334,16 @@ fn forged_success_over_tcp_ends_the_transaction_at_once() {
     let mut c = client(config(TurnTransport::Tcp));
     c.allocate(t0).unwrap();
     let first = drain_transmits(&mut c).remove(0);
-    c.handle_stream_bytes(t0, &challenge(&parse(&first), 401, "n")).unwrap();
+    c.handle_stream_bytes(t0, &challenge(&parse(&first), 401, "n"))
+        .unwrap();
     let second = drain_transmits(&mut c).remove(0);
     let forged = respond(
         &parse(&second),
         Class::SuccessResponse,
-        &[Attribute::XorRelayedAddress(relayed()), Attribute::XorMappedAddress(mapped())],
+        &[
+            Attribute::XorRelayedAddress(relayed()),
+            Attribute::XorMappedAddress(mapped()),
+        ],
         None,
         false,
     );
@@ -314,8 +358,14 @@ fn forged_success_over_tcp_ends_the_transaction_at_once() {
 fn malformed_success_is_reported() {
     let t0 = Instant::now();
     for (attrs, what) in [
-        (vec![Attribute::XorMappedAddress(mapped())], "XOR-RELAYED-ADDRESS"),
-        (vec![Attribute::XorRelayedAddress(relayed())], "XOR-MAPPED-ADDRESS"),
+        (
+            vec![Attribute::XorMappedAddress(mapped())],
+            "XOR-RELAYED-ADDRESS",
+        ),
+        (
+            vec![Attribute::XorRelayedAddress(relayed())],
+            "XOR-MAPPED-ADDRESS",
+        ),
         (
             vec![
                 Attribute::XorRelayedAddress(relayed()),
@@ -326,7 +376,13 @@ fn malformed_success_is_reported() {
         ),
     ] {
         let (mut c, req) = challenged(t0);
-        let r = respond(&parse(&req), Class::SuccessResponse, &attrs, Some(&md5_key()), false);
+        let r = respond(
+            &parse(&req),
+            Class::SuccessResponse,
+            &attrs,
+            Some(&md5_key()),
+            false,
+        );
         c.handle_receive(t0, server(), &r);
         let ev = drain_events(&mut c);
         match ev.as_slice() {
@@ -372,7 +428,10 @@ fn response_with_wrong_method_or_unknown_tid_is_ignored() {
         tern_stun::TransactionId([9; 12]),
     );
     b.add(&Attribute::XorMappedAddress(mapped())).unwrap();
-    assert_eq!(c.handle_datagram(t0, server(), &buf), Received::NotForClient);
+    assert_eq!(
+        c.handle_datagram(t0, server(), &buf),
+        Received::NotForClient
+    );
     assert!(!c.is_allocated());
 }
 
@@ -386,9 +445,18 @@ fn password_algorithms_sha256() {
     c.allocate(t0).unwrap();
     let first = drain_transmits(&mut c).remove(0);
     let list = encode_password_algorithms(&[
-        PasswordAlgorithm { algorithm: 0x7777, params: &[1, 2] },
-        PasswordAlgorithm { algorithm: PASSWORD_ALGORITHM_SHA256, params: &[] },
-        PasswordAlgorithm { algorithm: PASSWORD_ALGORITHM_MD5, params: &[] },
+        PasswordAlgorithm {
+            algorithm: 0x7777,
+            params: &[1, 2],
+        },
+        PasswordAlgorithm {
+            algorithm: PASSWORD_ALGORITHM_SHA256,
+            params: &[],
+        },
+        PasswordAlgorithm {
+            algorithm: PASSWORD_ALGORITHM_MD5,
+            params: &[],
+        },
     ])
     .unwrap();
     // "AAAB": the password-algorithms security feature bit.
@@ -397,7 +465,10 @@ fn password_algorithms_sha256() {
         &parse(&first),
         Class::ErrorResponse,
         &[
-            Attribute::ErrorCode { code: 401, reason: "Unauthenticated" },
+            Attribute::ErrorCode {
+                code: 401,
+                reason: "Unauthenticated",
+            },
             Attribute::Realm(REALM),
             Attribute::Nonce(nonce),
             Attribute::PasswordAlgorithms(&list),
@@ -417,7 +488,10 @@ fn password_algorithms_sha256() {
         })
     );
     assert_eq!(m.integrity(), Some(Integrity::Sha256));
-    assert!(m.raw(attr_type::MESSAGE_INTEGRITY).is_none(), "SHA-256 only");
+    assert!(
+        m.raw(attr_type::MESSAGE_INTEGRITY).is_none(),
+        "SHA-256 only"
+    );
     let key = IntegrityKey::long_term_sha256(USER, REALM, PASS);
     assert_eq!(m.verify_integrity(&key), Ok(Integrity::Sha256));
     m.verify_fingerprint().unwrap();
@@ -444,7 +518,10 @@ fn password_algorithms_sha256() {
 fn password_algorithms_md5_first_and_unsupported() {
     let t0 = Instant::now();
     for (algs, expect) in [
-        (vec![PASSWORD_ALGORITHM_MD5, PASSWORD_ALGORITHM_SHA256], Ok(PASSWORD_ALGORITHM_MD5)),
+        (
+            vec![PASSWORD_ALGORITHM_MD5, PASSWORD_ALGORITHM_SHA256],
+            Ok(PASSWORD_ALGORITHM_MD5),
+        ),
         (vec![0x0099], Err(TurnError::UnsupportedPasswordAlgorithms)),
     ] {
         let mut c = client(config(TurnTransport::Udp));
@@ -452,14 +529,20 @@ fn password_algorithms_md5_first_and_unsupported() {
         let first = drain_transmits(&mut c).remove(0);
         let entries: Vec<_> = algs
             .iter()
-            .map(|a| PasswordAlgorithm { algorithm: *a, params: &[] })
+            .map(|a| PasswordAlgorithm {
+                algorithm: *a,
+                params: &[],
+            })
             .collect();
         let list = encode_password_algorithms(&entries).unwrap();
         let r = respond(
             &parse(&first),
             Class::ErrorResponse,
             &[
-                Attribute::ErrorCode { code: 401, reason: "Unauthenticated" },
+                Attribute::ErrorCode {
+                    code: 401,
+                    reason: "Unauthenticated",
+                },
                 Attribute::Realm(REALM),
                 Attribute::Nonce("obMatJos2AAABx"),
                 Attribute::PasswordAlgorithms(&list),
@@ -474,7 +557,10 @@ fn password_algorithms_md5_first_and_unsupported() {
                 let m = parse(&m);
                 assert_eq!(
                     m.get(attr_type::PASSWORD_ALGORITHM).unwrap().unwrap(),
-                    Attribute::PasswordAlgorithm(PasswordAlgorithm { algorithm: alg, params: &[] })
+                    Attribute::PasswordAlgorithm(PasswordAlgorithm {
+                        algorithm: alg,
+                        params: &[]
+                    })
                 );
                 // MD5 key, but MESSAGE-INTEGRITY-SHA256 (the list was present).
                 assert_eq!(m.verify_integrity(&md5_key()), Ok(Integrity::Sha256));
@@ -494,7 +580,11 @@ fn bid_down_is_detected() {
     let mut c = client(config(TurnTransport::Udp));
     c.allocate(t0).unwrap();
     let first = drain_transmits(&mut c).remove(0);
-    c.handle_receive(t0, server(), &challenge(&parse(&first), 401, "obMatJos2AAABxyz"));
+    c.handle_receive(
+        t0,
+        server(),
+        &challenge(&parse(&first), 401, "obMatJos2AAABxyz"),
+    );
     assert!(drain_transmits(&mut c).is_empty());
     assert_eq!(
         drain_events(&mut c),
@@ -509,12 +599,19 @@ fn username_anonymity_sends_userhash() {
     c.allocate(t0).unwrap();
     let first = drain_transmits(&mut c).remove(0);
     // "AAAC": the username-anonymity bit only.
-    c.handle_receive(t0, server(), &challenge(&parse(&first), 401, "obMatJos2AAACabc"));
+    c.handle_receive(
+        t0,
+        server(),
+        &challenge(&parse(&first), 401, "obMatJos2AAACabc"),
+    );
     let second = drain_transmits(&mut c).remove(0);
     let m = parse(&second);
     assert!(m.username().is_none());
     let h = tern_stun::userhash(USER, REALM);
-    assert_eq!(m.get(attr_type::USERHASH).unwrap().unwrap(), Attribute::UserHash(&h));
+    assert_eq!(
+        m.get(attr_type::USERHASH).unwrap().unwrap(),
+        Attribute::UserHash(&h)
+    );
     assert_eq!(m.verify_integrity(&md5_key()), Ok(Integrity::Sha1));
 }
 

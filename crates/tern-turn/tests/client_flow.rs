@@ -162,7 +162,11 @@ fn full_sequence_with_exact_messages() {
         Attribute::XorPeerAddress(peer())
     );
     assert_eq!(attr(&send, attr_type::DATA), Attribute::Data(b"early"));
-    assert_eq!(send.integrity(), None, "indications cannot be authenticated");
+    assert_eq!(
+        send.integrity(),
+        None,
+        "indications cannot be authenticated"
+    );
 
     assert!(c.handle_receive(
         t1,
@@ -181,7 +185,10 @@ fn full_sequence_with_exact_messages() {
     // 6. Data both ways.
     c.send_to(t1, peer(), b"hello").unwrap();
     let tx = drain_transmits(&mut c);
-    assert_eq!(tx, vec![vec![0x40, 0x00, 0x00, 0x05, b'h', b'e', b'l', b'l', b'o']]);
+    assert_eq!(
+        tx,
+        vec![vec![0x40, 0x00, 0x00, 0x05, b'h', b'e', b'l', b'l', b'o']]
+    );
     let mut out = [0u8; 64];
     let n = c.send_to_into(t1, peer(), b"zero-copy", &mut out).unwrap();
     assert_eq!(&out[..n], b"\x40\x00\x00\x09zero-copy");
@@ -256,7 +263,10 @@ fn full_sequence_with_exact_messages() {
     assert_eq!(tx.len(), 1, "only the allocation is due at lifetime - 60 s");
     let refresh = parse(&tx[0]);
     assert_eq!(refresh.method(), method::REFRESH);
-    assert_eq!(attr(&refresh, attr_type::LIFETIME), Attribute::Lifetime(600));
+    assert_eq!(
+        attr(&refresh, attr_type::LIFETIME),
+        Attribute::Lifetime(600)
+    );
     assert_eq!(refresh.verify_integrity(&md5_key()), Ok(Integrity::Sha1));
     refresh.verify_fingerprint().unwrap();
     assert!(c.handle_receive(
@@ -322,7 +332,15 @@ fn udp_retransmission_schedule_then_unreachable() {
     // RFC 8489 §6.2.1: 0, 500, 1500, 3500, 7500, 15500, 31500 ms, then 16 × RTO.
     assert_eq!(
         sends,
-        vec![ms(0), ms(500), ms(1500), ms(3500), ms(7500), ms(15500), ms(31500)]
+        vec![
+            ms(0),
+            ms(500),
+            ms(1500),
+            ms(3500),
+            ms(7500),
+            ms(15500),
+            ms(31500)
+        ]
     );
     assert_eq!(now - t0, ms(39_500));
     assert_eq!(c.stats().retransmissions, 6);
@@ -397,7 +415,12 @@ fn refreshes_stay_on_schedule_for_hours() {
             .map(|x| (x.at - t0).as_secs())
             .collect()
     };
-    let every = |step: u64| -> Vec<u64> { (1..).map(|k| k * step).take_while(|t| *t <= 3600 * hours).collect() };
+    let every = |step: u64| -> Vec<u64> {
+        (1..)
+            .map(|k| k * step)
+            .take_while(|t| *t <= 3600 * hours)
+            .collect()
+    };
     assert_eq!(times(method::REFRESH, None), every(540));
     assert!(s
         .seen
@@ -406,7 +429,10 @@ fn refreshes_stay_on_schedule_for_hours() {
         .all(|x| x.lifetime == Some(600)));
     // Both permissions (the explicit one and the channel peer's) every 240 s.
     assert_eq!(
-        times(method::CREATE_PERMISSION, Some(SocketAddr::new(peer().ip(), 0))),
+        times(
+            method::CREATE_PERMISSION,
+            Some(SocketAddr::new(peer().ip(), 0))
+        ),
         every(240)
     );
     assert_eq!(

@@ -145,7 +145,11 @@ impl Credentials {
 
     /// Appends USERNAME (or USERHASH), REALM, NONCE and, if negotiated,
     /// PASSWORD-ALGORITHMS and PASSWORD-ALGORITHM (RFC 8489 §9.2.5).
-    pub fn add_attributes(&self, b: &mut MessageBuilder<'_>, username: &str) -> Result<(), StunError> {
+    pub fn add_attributes(
+        &self,
+        b: &mut MessageBuilder<'_>,
+        username: &str,
+    ) -> Result<(), StunError> {
         match &self.userhash {
             Some(h) => b.add(&Attribute::UserHash(h))?,
             None => b.add(&Attribute::Username(username))?,

@@ -139,7 +139,10 @@ impl Channels {
         self.list.iter_mut().find(|c| c.peer == peer)
     }
     pub fn by_number(&self, n: u16) -> Option<&Channel> {
-        let i = self.list.binary_search_by_key(&n, |c| c.number.get()).ok()?;
+        let i = self
+            .list
+            .binary_search_by_key(&n, |c| c.number.get())
+            .ok()?;
         self.list.get(i)
     }
     pub fn by_number_mut(&mut self, n: ChannelNumber) -> Option<&mut Channel> {
@@ -230,8 +233,12 @@ mod tests {
         );
         // Released, but still within binding lifetime + 5 min: not reusable.
         ch.by_peer_mut(peer(3)).unwrap().standing = Standing::Released;
-        assert!(ch.assign(later - Duration::from_secs(1), peer(99_999), later).is_err());
-        let c = ch.assign(later, peer(99_999), later + CHANNEL_LIFETIME).unwrap();
+        assert!(ch
+            .assign(later - Duration::from_secs(1), peer(99_999), later)
+            .is_err());
+        let c = ch
+            .assign(later, peer(99_999), later + CHANNEL_LIFETIME)
+            .unwrap();
         assert_eq!(c.number.get(), 0x4003);
         assert_eq!(ch.by_number(0x4003).unwrap().peer, peer(99_999));
         assert!(ch.by_peer(peer(3)).is_none());

@@ -46,7 +46,11 @@ impl StreamBuffer {
     /// Feeds `input`, calling `frame` for every complete frame in order.
     /// Frames entirely inside `input` are passed without copying. On
     /// corruption the partial frame is discarded and nothing more is framed.
-    pub fn feed(&mut self, mut input: &[u8], mut frame: impl FnMut(&[u8])) -> Result<(), Corrupted> {
+    pub fn feed(
+        &mut self,
+        mut input: &[u8],
+        mut frame: impl FnMut(&[u8]),
+    ) -> Result<(), Corrupted> {
         while !input.is_empty() {
             if self.partial.is_empty() {
                 match frame_len(input)? {
@@ -100,8 +104,10 @@ mod tests {
         for cut in 0..=stream.len() {
             let mut sb = StreamBuffer::default();
             let mut frames = Vec::new();
-            sb.feed(&stream[..cut], |f| frames.push(f.to_vec())).unwrap();
-            sb.feed(&stream[cut..], |f| frames.push(f.to_vec())).unwrap();
+            sb.feed(&stream[..cut], |f| frames.push(f.to_vec()))
+                .unwrap();
+            sb.feed(&stream[cut..], |f| frames.push(f.to_vec()))
+                .unwrap();
             assert_eq!(frames.len(), 2, "cut at {cut}");
             assert_eq!(frames[0].len(), 20);
             assert_eq!(frames[1].len(), 12);

@@ -185,9 +185,13 @@ impl FakeServer {
             return None;
         }
         assert_eq!(m.class(), Class::Request);
-        m.verify_fingerprint().expect("requests carry a valid FINGERPRINT");
+        m.verify_fingerprint()
+            .expect("requests carry a valid FINGERPRINT");
         if m.integrity().is_none() {
-            assert!(m.username().is_none(), "first request carries no credentials");
+            assert!(
+                m.username().is_none(),
+                "first request carries no credentials"
+            );
             return Some(challenge(&m, 401, &self.nonce.clone()));
         }
         assert_eq!(m.username(), Some(USER));
@@ -249,8 +253,7 @@ impl FakeServer {
                 ok(&[])
             }
             method::CHANNEL_BIND => {
-                let Some(Ok(Attribute::ChannelNumber(n))) = m.get(attr_type::CHANNEL_NUMBER)
-                else {
+                let Some(Ok(Attribute::ChannelNumber(n))) = m.get(attr_type::CHANNEL_NUMBER) else {
                     panic!("ChannelBind without CHANNEL-NUMBER");
                 };
                 let p = peer.unwrap();
