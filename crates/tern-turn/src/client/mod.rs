@@ -378,8 +378,12 @@ impl TurnClient {
             return Err(TurnError::QueueFull);
         }
         let to = self.config.server;
-        let r = match self.bound_channel(peer) {
+        // The ChannelData path changes no timer: it skips `rearm`.
+        match self.bound_channel(peer) {
             Some(channel) => {
+                if data.len() > usize::from(u16::MAX) {
+                    return Err(TurnError::DataTooLong { len: data.len() });
+                }
                 let stream = self.config.transport.is_stream();
                 let len = if stream {
                     padded_len(data.len())
@@ -396,16 +400,18 @@ impl TurnClient {
                     None => Err(TurnError::DataTooLong { len: data.len() }),
                 }
             }
-            None => self.encode_send_indication(now, peer, data).map(|()| {
-                self.stats.send_indications_sent += 1;
-                self.transmits.push_back(Transmit {
-                    to,
-                    bytes: self.scratch.clone(),
+            None => {
+                let r = self.encode_send_indication(now, peer, data).map(|()| {
+                    self.stats.send_indications_sent += 1;
+                    self.transmits.push_back(Transmit {
+                        to,
+                        bytes: self.scratch.clone(),
+                    });
                 });
-            }),
-        };
-        self.rearm();
-        r
+                self.rearm();
+                r
+            }
+        }
     }
 
     /// Like [`send_to`](Self::send_to), but writes the message into `out`
@@ -420,7 +426,7 @@ impl TurnClient {
         data: &[u8],
         out: &mut [u8],
     ) -> Result<usize, TurnError> {
-        let r = match self.bound_channel(peer) {
+        match self.bound_channel(peer) {
             Some(channel) => {
                 let stream = self.config.transport.is_stream();
                 if data.len() > usize::from(u16::MAX) {
@@ -440,18 +446,20 @@ impl TurnClient {
                     }
                 }
             }
-            None => self.encode_send_indication(now, peer, data).and_then(|()| {
-                let n = self.scratch.len();
-                let dst = out
-                    .get_mut(..n)
-                    .ok_or(TurnError::BufferTooSmall { needed: n })?;
-                dst.copy_from_slice(&self.scratch);
-                self.stats.send_indications_sent += 1;
-                Ok(n)
-            }),
-        };
-        self.rearm();
-        r
+            None => {
+                let r = self.encode_send_indication(now, peer, data).and_then(|()| {
+                    let n = self.scratch.len();
+                    let dst = out
+                        .get_mut(..n)
+                        .ok_or(TurnError::BufferTooSmall { needed: n })?;
+                    dst.copy_from_slice(&self.scratch);
+                    self.stats.send_indications_sent += 1;
+                    Ok(n)
+                });
+                self.rearm();
+                r
+            }
+        }
     }
 
     /// RFC 8656 §8: deallocates with a Refresh of LIFETIME 0, then reports
@@ -508,7 +516,10 @@ impl TurnClient {
             return Received::NotForClient;
         }
         let r = self.on_message(now, bytes);
-        self.rearm();
+        // Relayed data changes no timer; only control messages need `rearm`.
+        if !matches!(r, Received::Data { .. }) {
+            self.rearm();
+        }
         r
     }
 
