@@ -612,3 +612,107 @@ fn channels_ascend_per_peer() {
     let newcomer = SocketAddr::from(([203, 0, 113, 200], 1));
     assert_eq!(c.bind_channel(t0, newcomer).unwrap().get(), 0x4005);
 }
+
+#[test]
+fn dual_request_with_one_family_refused() {
+    let t0 = Instant::now();
+    let mut cfg = config(TurnTransport::Udp);
+    cfg.family = RequestedFamily::Both;
+    let mut c = client(cfg);
+    c.allocate(t0).unwrap();
+    let first = drain_transmits(&mut c).remove(0);
+    c.handle_receive(t0, server(), &challenge(&parse(&first), 401, "n"));
+    let second = drain_transmits(&mut c).remove(0);
+    let r = respond(
+        &parse(&second),
+        Class::SuccessResponse,
+        &[
+            Attribute::XorRelayedAddress(relayed()),
+            Attribute::XorMappedAddress(mapped()),
+            Attribute::Lifetime(600),
+            Attribute::AddressErrorCode {
+                family: tern_stun::AddressFamily::V6,
+                code: 440,
+                reason: "Address Family not Supported",
+            },
+        ],
+        Some(&md5_key()),
+        false,
+    );
+    c.handle_receive(t0, server(), &r);
+    assert_eq!(
+        drain_events(&mut c),
+        vec![
+            TurnEvent::FamilyNotAllocated {
+                family: tern_stun::AddressFamily::V6,
+                code: 440,
+                reason: "Address Family not Supported".into()
+            },
+            TurnEvent::Allocated {
+                relayed: vec![relayed()],
+                mapped: mapped(),
+                lifetime: secs(600)
+            }
+        ]
+    );
+    let v6: SocketAddr = "[2001:db8::99]:5000".parse().unwrap();
+    assert_eq!(
+        c.create_permission(t0, v6.ip()),
+        Err(TurnError::PeerFamilyNotRelayed { peer: v6.ip() })
+    );
+}
+
+/// How a load generator drives clients by the thousand: one struct per
+/// allocation, a heap of `poll_timeout`s, and only due clients touched.
+#[test]
+fn a_thousand_clients_on_one_timer_heap() {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let t0 = Instant::now();
+    let mut s = FakeServer::default();
+    let mut clients: Vec<_> = (0..1000)
+        .map(|i| {
+            let mut c = tern_turn::TurnClient::new(
+                config(TurnTransport::Udp),
+                Box::new(tern_crypto::SeededRandom::new(i)),
+            );
+            // Stagger starts over a second.
+            let start = t0 + Duration::from_millis(i);
+            c.allocate(start).unwrap();
+            pump(&mut c, &mut s, start);
+            c
+        })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = clients
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.poll_timeout().map(|t| Reverse((t, i))))
+        .collect();
+    let end = t0 + secs(3600);
+    let mut wakeups = 0;
+    while let Some(Reverse((t, i))) = heap.pop() {
+        if t > end {
+            break;
+        }
+        let c = &mut clients[i];
+        c.handle_timeout(t);
+        pump(c, &mut s, t);
+        wakeups += 1;
+        if let Some(next) = c.poll_timeout() {
+            heap.push(Reverse((next, i)));
+        }
+    }
+    // Each client woke only for its refreshes (every 540 s: 6 in an hour).
+    assert_eq!(wakeups, 1000 * 6);
+    for c in &mut clients {
+        assert!(c.is_allocated());
+        let ev = drain_events(c);
+        assert_eq!(ev.len(), 1 + 6);
+    }
+    let refreshes = s
+        .seen
+        .iter()
+        .filter(|x| x.method == method::REFRESH)
+        .count();
+    assert_eq!(refreshes, 6000);
+}

@@ -184,6 +184,57 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tern_stun::{Class, MessageType, TransactionId};
+
+    /// RFC 5769 §2.4 "Sample Request with Long-Term Authentication", verbatim.
+    const RFC5769_2_4: &str = "00010060 2112a442 78ad3433 c6ad72c0 29da412e
+        00060012 e3839ee3 8388e383 aae38383 e382afe3 82b90000
+        0015001c 662f2f34 39396b39 35346436 4f4c3334 6f4c3946 53547679 36347341
+        0014000b 6578616d 706c652e 6f726700
+        00080014 f6702465 6dd64a3e 02b8e071 2e85c9a2 8ca89666";
+
+    /// The client's key derivation from a challenge reproduces the RFC 5769
+    /// §2.4 MESSAGE-INTEGRITY (username "マトリックス", realm "example.org",
+    /// password "TheMatrIX" after SASLprep, as RFC 5769 states).
+    #[test]
+    fn rfc5769_long_term_vector_verifies_with_challenge_credentials() {
+        let vector = hex::decode(RFC5769_2_4.split_whitespace().collect::<String>()).unwrap();
+        let vector = Message::parse(&vector).unwrap();
+        let mut buf = Vec::new();
+        let mut b = MessageBuilder::new(
+            &mut buf,
+            MessageType::new(Class::ErrorResponse, tern_stun::method::BINDING),
+            TransactionId([0; 12]),
+        );
+        b.add(&Attribute::ErrorCode {
+            code: 401,
+            reason: "Unauthenticated",
+        })
+        .unwrap();
+        b.add(&Attribute::Realm("example.org")).unwrap();
+        b.add(&Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA"))
+            .unwrap();
+        let challenge = Message::parse(&buf).unwrap();
+        let user = "\u{30DE}\u{30C8}\u{30EA}\u{30C3}\u{30AF}\u{30B9}";
+        let c = Credentials::from_challenge(&challenge, user, "TheMatrIX", None, None).unwrap();
+        assert!(c.verify(&vector));
+        let wrong = Credentials::from_challenge(&challenge, user, "TheMatrix", None, None).unwrap();
+        assert!(!wrong.verify(&vector));
+        // What the client would send carries the same USERNAME, REALM and NONCE.
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::new(
+            &mut out,
+            MessageType::new(Class::Request, tern_stun::method::BINDING),
+            vector.transaction_id(),
+        );
+        c.add_attributes(&mut b, user).unwrap();
+        c.sign(&mut b).unwrap();
+        let ours = Message::parse(&out).unwrap();
+        for t in [attr_type::USERNAME, attr_type::REALM, attr_type::NONCE] {
+            assert_eq!(ours.raw(t), vector.raw(t));
+        }
+        assert!(c.verify(&ours));
+    }
 
     #[test]
     fn nonce_cookie_features() {
