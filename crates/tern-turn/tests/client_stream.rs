@@ -268,3 +268,27 @@ fn a_huge_partial_frame_is_bounded() {
         }]
     );
 }
+
+#[test]
+fn tcp_session_refreshes_relays_and_closes() {
+    let t0 = Instant::now();
+    let (mut c, mut s) = allocated(config(TurnTransport::Tcp), t0);
+    c.bind_channel(t0, peer()).unwrap();
+    pump(&mut c, &mut s, t0);
+    drain_events(&mut c);
+    let end = t0 + std::time::Duration::from_secs(1200);
+    run_until(&mut c, &mut s, end);
+    let refreshed = drain_events(&mut c)
+        .iter()
+        .filter(|e| matches!(e, TurnEvent::Refreshed { .. }))
+        .count();
+    assert_eq!(refreshed, 2);
+    assert_eq!(c.stats().retransmissions, 0);
+    c.send_to(end, peer(), b"over tcp").unwrap();
+    pump(&mut c, &mut s, end);
+    assert_eq!(s.received, vec![(peer(), b"over tcp".to_vec())]);
+    c.close(end);
+    pump(&mut c, &mut s, end);
+    assert_eq!(drain_events(&mut c), vec![TurnEvent::Deallocated]);
+    assert_eq!(s.seen.last().unwrap().lifetime, Some(0));
+}

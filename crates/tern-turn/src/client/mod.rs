@@ -11,6 +11,39 @@
 //! is [`poll_timeout`](TurnClient::poll_timeout), kept up to date on every
 //! change so that polling an idle client costs O(1). Transaction ids come
 //! from the injected [`Random`].
+//!
+//! A driver owns the socket and one client per allocation; thousands of
+//! clients share one timer heap keyed by their `poll_timeout`:
+//!
+//! ```
+//! # #![allow(clippy::disallowed_methods)]
+//! use std::time::Instant;
+//! use tern_crypto::SeededRandom;
+//! use tern_turn::{TurnClient, TurnClientConfig, TurnEvent};
+//!
+//! let server = "192.0.2.1:3478".parse().unwrap();
+//! let mut client = TurnClient::new(
+//!     TurnClientConfig::new(server, "user", "password"),
+//!     Box::new(SeededRandom::new(1)), // tern_crypto::OsRandom in production
+//! );
+//! let now = Instant::now();
+//! client.allocate(now).unwrap();
+//! while let Some(t) = client.poll_transmit() {
+//!     // socket.send_to(&t.bytes, t.to)
+//!     assert_eq!(t.to, server);
+//! }
+//! // On every datagram from the server:
+//! //     client.handle_receive(now, from, &datagram);
+//! // At client.poll_timeout():
+//! client.handle_timeout(now);
+//! while let Some(event) = client.poll_event() {
+//!     if let TurnEvent::Allocated { relayed, .. } = event {
+//!         // offer `relayed` as relay candidates
+//!         let _ = relayed;
+//!     }
+//! }
+//! assert!(client.poll_timeout().is_some()); // the Allocate's retransmission
+//! ```
 
 mod config;
 mod credentials;
@@ -29,6 +62,7 @@ use tern_stun::{
     attr_type, method, Attribute, Class, MessageBuilder, MessageType, Method, StunError,
     TransactionId,
 };
+use tracing::debug;
 
 pub use config::{
     Received, RequestedFamily, Transmit, TurnClientConfig, TurnClientStats, TurnEvent,
@@ -713,12 +747,14 @@ impl TurnClient {
     }
 
     fn fail_allocate(&mut self, error: TurnError) {
+        debug!(server = %self.config.server, %error, "TURN allocation failed");
         self.reset_allocation();
         self.phase = Phase::Idle;
         self.events.push_back(TurnEvent::AllocationFailed(error));
     }
 
     fn lose_allocation(&mut self, error: TurnError) {
+        debug!(server = %self.config.server, %error, "TURN allocation lost");
         self.reset_allocation();
         self.phase = Phase::Idle;
         self.events.push_back(TurnEvent::AllocationLost(error));
@@ -764,6 +800,7 @@ impl TurnClient {
                     self.permissions.list.retain(|p| p.ip != peer);
                     return;
                 }
+                debug!(%peer, %error, "TURN permission failed");
                 p.standing = Standing::Failed(error.clone());
                 self.events
                     .push_back(TurnEvent::PermissionFailed { peer, error });
@@ -777,6 +814,7 @@ impl TurnClient {
                 if c.standing == Standing::Released {
                     return;
                 }
+                debug!(%peer, %channel, %error, "TURN channel bind failed");
                 c.standing = Standing::Failed(error.clone());
                 self.events.push_back(TurnEvent::ChannelBindFailed {
                     peer,

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use tern_stun::{attr_type, error_code, method, Attribute, Class, Message};
 
+use tracing::{debug, trace};
+
 use super::credentials::Credentials;
 use super::peers::{Standing, CHANNEL_REFRESH, PERMISSION_REFRESH};
 use super::{
@@ -79,6 +81,7 @@ impl TurnClient {
     pub(super) fn on_response<'a>(&mut self, now: Instant, msg: &Message<'_>) -> Received<'a> {
         let tid = msg.transaction_id();
         let Some(i) = self.transactions.iter().position(|t| t.tid == tid) else {
+            trace!(?tid, "response to no transaction of ours");
             self.stats.unmatched_responses += 1;
             return Received::NotForClient;
         };
@@ -108,6 +111,7 @@ impl TurnClient {
                 || (tx.had_credentials
                     && matches!(msg.error_code(), Some((error_code::BAD_REQUEST, _)))));
         if discard {
+            debug!(kind = ?tx.kind, "TURN response failed MESSAGE-INTEGRITY, discarded");
             self.stats.integrity_dropped += 1;
             if self.config.transport.is_stream() {
                 // RFC 8489 §9.2.5: over a reliable transport the transaction ends at once.
@@ -182,6 +186,7 @@ impl TurnClient {
             self.credentials.as_deref(),
         ) {
             Ok(c) => {
+                debug!(code, kind = ?tx.kind, realm = %c.realm, "TURN challenge, retrying with credentials");
                 self.credentials = Some(Box::new(c));
                 if let Err(e) = self.start(now, tx.kind, tx.auth_retries + 1) {
                     self.fail(tx.kind, e);
@@ -362,6 +367,7 @@ impl TurnClient {
                 reason: reason.to_owned(),
             });
         }
+        debug!(?relayed, %mapped, lifetime_s = lifetime.as_secs(), "TURN allocated");
         self.events.push_back(TurnEvent::Allocated {
             relayed: relayed.clone(),
             mapped,

@@ -8,6 +8,8 @@ use tern_stun::{
     AddressFamily, Attribute, Class, MessageBuilder, MessageType, StunError, TransactionId,
 };
 
+use tracing::trace;
+
 use super::peers::{CHANNEL_LIFETIME, CHANNEL_QUARANTINE};
 use super::{
     encoding_error, Kind, Phase, RequestedFamily, Transaction, Transmit, TurnClient, TurnError,
@@ -68,17 +70,19 @@ impl TurnClient {
         let mut request = Vec::with_capacity(128);
         self.encode_request(&mut request, kind, tid)
             .map_err(encoding_error)?;
+        let r = self.config.retransmit;
+        let (sent, wait, bytes) = if self.config.transport.is_stream() {
+            // RFC 8489 §6.2.2: no retransmissions over a reliable transport,
+            // so the request need not be kept.
+            let bytes = std::mem::take(&mut request);
+            (r.max_transmissions, self.transaction_timeout(), bytes)
+        } else {
+            (1, r.wait_after(1), request.clone())
+        };
         self.transmits.push_back(Transmit {
             to: self.config.server,
-            bytes: request.clone(),
+            bytes,
         });
-        let r = self.config.retransmit;
-        let (sent, wait) = if self.config.transport.is_stream() {
-            // RFC 8489 §6.2.2: no retransmissions over a reliable transport.
-            (r.max_transmissions, self.transaction_timeout())
-        } else {
-            (1, r.wait_after(1))
-        };
         self.transactions.push(Transaction {
             tid,
             kind,
@@ -105,6 +109,7 @@ impl TurnClient {
             if tx.sent < r.max_transmissions {
                 tx.sent += 1;
                 tx.deadline = now + r.wait_after(tx.sent);
+                trace!(kind = ?tx.kind, transmission = tx.sent, "TURN retransmit");
                 self.stats.retransmissions += 1;
                 self.transmits.push_back(Transmit {
                     to: self.config.server,
