@@ -450,8 +450,9 @@ impl TurnClient {
     /// Like [`send_to`](Self::send_to), but writes the message into `out`
     /// and returns its length instead of queueing it: the caller sends
     /// `out[..len]` to the server. Nothing is allocated for a bound channel.
-    /// Control messages this may cause (a CreatePermission) still come from
-    /// [`poll_transmit`](Self::poll_transmit), which must be drained first.
+    /// A control message this may cause (the CreatePermission for a peer
+    /// without one) is queued in [`poll_transmit`](Self::poll_transmit):
+    /// send what it yields before `out[..len]`, so the permission arrives first.
     pub fn send_to_into(
         &mut self,
         now: Instant,
