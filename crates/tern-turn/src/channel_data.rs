@@ -15,6 +15,8 @@ pub const CHANNEL_MIN: u16 = 0x4000;
 /// (coturn's own turnutils_uclient among them) still pick numbers there. A
 /// server accepts them, as coturn does; tern's client binds from 0x4000 up.
 pub const CHANNEL_MAX: u16 = 0x7FFE;
+/// The highest channel number a client picks (RFC 8656 §12).
+pub const CLIENT_CHANNEL_MAX: u16 = 0x4FFF;
 /// Size of the ChannelData header.
 pub const HEADER_LEN: usize = 4;
 
