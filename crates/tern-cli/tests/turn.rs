@@ -1,8 +1,8 @@
 //! `tern turn` as an operator runs it, driven by coturn's own test client
 //! (`turnutils_uclient`, with `turnutils_peer` as the far end): channels and
 //! Send indications over UDP, TCP and TLS with several clients, every
-//! message back; the default peer policy refusing loopback; wrong
-//! passwords refused.
+//! message back; clients relaying to each other; the default peer policy
+//! refusing loopback; wrong passwords refused.
 
 mod common;
 
@@ -206,6 +206,10 @@ fn loopback_peers_are_denied_by_default_and_wrong_passwords_refused() {
     let (ok, _, got, text) = uclient(&[], s.udp, port, "p");
     assert!(!ok && got == 0, "a loopback peer must be refused: {text}");
     assert!(text.contains("403"), "{text}");
+    // Clients of this server reach each other relay to relay (-y) without
+    // any allow-list: the relay range of its own address is open.
+    let (ok, sent, got, text) = uclient(&["-y"], s.udp, port, "p");
+    assert!(ok && sent >= 200 && got == sent, "relay to relay: {text}");
     let (ok, _, got, text) = uclient(&[], s.udp, port, "wrong");
     assert!(!ok && got == 0, "{text}");
     // uclient reports the failed credential retry as a failed allocation.

@@ -367,16 +367,28 @@ impl PeerPolicy {
     }
 
     /// Judges `peer`. `Ok(())` means the server may relay to it.
+    ///
+    /// On the server's own addresses, the relay port range is open: that is
+    /// another allocation of this server, and two clients of one TURN
+    /// server reaching each other relay to relay is the common case (both
+    /// behind symmetric NATs, both told of this server). The listeners are
+    /// never peers; other ports are open only if the address is
+    /// allow-listed.
     pub fn check(&self, peer: SocketAddr) -> Result<(), DenyReason> {
         let ip = canonicalize(peer.ip());
         let allowed = self.allow.iter().any(|c| c.contains_canonical(ip));
         if self.own_ips.contains(&ip) {
-            let own_port = self.own_sockets.contains(&SocketAddr::new(ip, peer.port()))
-                || self
-                    .relay_ports
-                    .as_ref()
-                    .is_some_and(|r| r.contains(&peer.port()));
-            if !allowed || own_port {
+            if self.own_sockets.contains(&SocketAddr::new(ip, peer.port())) {
+                return Err(DenyReason::OwnAddress);
+            }
+            let relay = self
+                .relay_ports
+                .as_ref()
+                .is_some_and(|r| r.contains(&peer.port()));
+            if relay {
+                return Ok(());
+            }
+            if !allowed {
                 return Err(DenyReason::OwnAddress);
             }
         }
@@ -540,22 +552,31 @@ mod tests {
     }
 
     #[test]
-    fn own_addresses_are_denied() {
+    fn own_addresses_are_denied_but_other_relays_are_peers() {
         let mut p = PeerPolicy::new();
         p.add_listener(sa("8.8.4.4:3478"))
             .add_relay_ip("8.8.4.4".parse().unwrap(), 49152..=65535);
         assert!(denied(&p, "8.8.4.4:3478"));
-        assert!(denied(&p, "8.8.4.4:50000"));
         assert!(denied(&p, "[::ffff:8.8.4.4]:3478"));
         assert!(denied(&p, "8.8.4.4:80"));
-        // Allow-listing an own IP opens its other ports only.
+        // Another allocation of this server: relay to relay is allowed.
+        assert!(!denied(&p, "8.8.4.4:50000"));
+        assert!(!denied(&p, "[::ffff:8.8.4.4]:50000"));
+        // Allow-listing an own IP opens its other ports, never a listener.
         let mut q = PeerPolicy::new();
         q.allow("127.0.0.1".parse().unwrap())
             .add_listener(sa("127.0.0.1:3478"))
             .add_relay_ip("127.0.0.1".parse().unwrap(), 50000..=50100);
         assert!(denied(&q, "127.0.0.1:3478"));
-        assert!(denied(&q, "127.0.0.1:50050"));
+        assert!(!denied(&q, "127.0.0.1:50050"));
         assert!(!denied(&q, "127.0.0.1:9000"));
+        // Loopback stays denied without the allow-list, but for the relays.
+        let mut r = PeerPolicy::new();
+        r.add_listener(sa("127.0.0.1:3478"))
+            .add_relay_ip("127.0.0.1".parse().unwrap(), 50000..=50100);
+        assert!(denied(&r, "127.0.0.1:9000"));
+        assert!(denied(&r, "127.0.0.1:3478"));
+        assert!(!denied(&r, "127.0.0.1:50050"));
     }
 
     #[test]

@@ -561,10 +561,25 @@ const DENIED: &[&str] = &[
     "[64:ff9b:1::1]:80",
     "[2002:7f00:1::]:80",
     "[2002:a9fe:a9fe::]:80",
-    "192.0.2.1:3478",    // our listener
-    "203.0.113.1:50010", // our relay range
-    "[2001:db8::1]:50010",
+    "192.0.2.1:3478", // our listener, although its range is allow-listed
 ];
+
+/// Two clients of one server reach each other relay to relay (both behind
+/// symmetric NATs, both given this server): another allocation's relayed
+/// address is a peer like any other, on both families.
+#[test]
+fn another_allocations_relayed_address_is_a_peer() {
+    let mut h = H::new();
+    let (mut c, _, _) = dual_alice(&mut h);
+    for s in ["203.0.113.1:50010", "[2001:db8::1]:50010"] {
+        assert_eq!(
+            h.permit(&mut c, sa(s)).class(),
+            Class::SuccessResponse,
+            "CreatePermission {s}"
+        );
+    }
+    assert_eq!(h.s.stats().denied_peers, 0);
+}
 
 #[test]
 fn every_denied_form_is_403_on_every_path() {
