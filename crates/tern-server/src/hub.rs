@@ -449,3 +449,56 @@ impl Hub {
         self.lock().rooms.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::outbox;
+
+    fn hub(limits: Limits) -> Hub {
+        Hub::new(limits, Arc::new(Metrics::default()))
+    }
+
+    /// Issue 13: 10,050 join-and-abort connections from one address used to
+    /// fill the 10,000-room cap (each member held its room through its
+    /// grace period) and lock everyone out; 5,000 joins from one address
+    /// all succeeded.
+    #[test]
+    fn one_address_cannot_fill_the_server() {
+        let h = hub(Limits::default());
+        let attacker: IpAddr = "192.0.2.66".parse().unwrap();
+        let mut opened = 0;
+        for i in 0..10_050 {
+            let (tx, _inbox, _k) = outbox(1 << 20, 1024, h.metrics.clone());
+            let room = format!("r{i}");
+            if let Ok(j) = h.join(&room, "x", None, tx, attacker) {
+                opened += 1;
+                assert!(h.disconnected(&room, &j.member, j.generation)); // in its grace period
+            }
+        }
+        assert_eq!(opened, Limits::default().rooms_per_ip);
+        let (tx, _inbox, _k) = outbox(1 << 20, 1024, h.metrics.clone());
+        assert!(h
+            .join("mine", "ada", None, tx, "198.51.100.1".parse().unwrap())
+            .is_ok());
+        // Members: one big room, joined 500 times from one address (each
+        // join tells every member, so the test keeps the quota small).
+        let h = hub(Limits {
+            room_size: 100_000,
+            members_per_ip: 100,
+            ..Limits::default()
+        });
+        let mut keep = Vec::new();
+        let mut joined = 0;
+        for _ in 0..500 {
+            let (tx, inbox, k) = outbox(1 << 20, 1024, h.metrics.clone());
+            match h.join("big", "x", None, tx, attacker) {
+                Ok(_) => joined += 1,
+                Err(ServerMessage::Error { code, .. }) => assert_eq!(code, "quota"),
+                Err(e) => panic!("{e:?}"),
+            }
+            keep.push((inbox, k));
+        }
+        assert_eq!(joined, 100);
+    }
+}

@@ -235,11 +235,7 @@ async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
-    if !origin::allowed(
-        text(header::ORIGIN),
-        text(header::HOST),
-        &s.allowed_origins,
-    ) {
+    if !origin::allowed(text(header::ORIGIN), text(header::HOST), &s.allowed_origins) {
         return (
             StatusCode::FORBIDDEN,
             "this page's origin may not use this signaling server (see allowed_origins)\n",

@@ -34,7 +34,9 @@ pub(crate) fn allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
     // may not carry it.
     let norm = |a: &str| -> String {
         let a = a.to_ascii_lowercase();
-        a.strip_suffix(default_port).map(str::to_string).unwrap_or(a)
+        a.strip_suffix(default_port)
+            .map(str::to_string)
+            .unwrap_or(a)
     };
     norm(authority) == norm(host)
 }
@@ -48,8 +50,16 @@ mod tests {
         let none: &[String] = &[];
         assert!(allowed(None, Some("h:8080"), none));
         assert!(allowed(Some("http://h:8080"), Some("h:8080"), none));
-        assert!(allowed(Some("https://Example.com"), Some("example.com:443"), none));
-        assert!(allowed(Some("http://example.com"), Some("example.com"), none));
+        assert!(allowed(
+            Some("https://Example.com"),
+            Some("example.com:443"),
+            none
+        ));
+        assert!(allowed(
+            Some("http://example.com"),
+            Some("example.com"),
+            none
+        ));
         assert!(!allowed(Some("http://evil.example"), Some("h:8080"), none));
         assert!(!allowed(Some("http://h:9090"), Some("h:8080"), none));
         assert!(!allowed(Some("http://h:8080.evil"), Some("h:8080"), none));

@@ -79,7 +79,9 @@ impl Outbox {
         }
         q.bytes += n;
         q.messages += 1;
-        s.metrics.queued_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        s.metrics
+            .queued_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
         Ok(())
     }
 

@@ -71,8 +71,7 @@ pub(crate) async fn handle(
     let mut writer = tokio::spawn(async move {
         while let Some(text) = inbox.recv().await {
             let n = text.len();
-            match tokio::time::timeout(write_timeout, sink.send(Message::Text(text.into()))).await
-            {
+            match tokio::time::timeout(write_timeout, sink.send(Message::Text(text.into()))).await {
                 Ok(Ok(())) => inbox.written(n),
                 _ => return, // broken, or the peer does not read
             }
@@ -282,10 +281,7 @@ pub(crate) async fn handle(
     // a peer that does not read is cut off, and dropping the writer frees
     // its queue and its socket.
     if !writer_done {
-        let stuck = matches!(
-            ended,
-            Ended::Kicked(Kick::TooSlow) | Ended::WriteFailed
-        );
+        let stuck = matches!(ended, Ended::Kicked(Kick::TooSlow) | Ended::WriteFailed);
         if stuck
             || tokio::time::timeout(Duration::from_secs(1), &mut writer)
                 .await

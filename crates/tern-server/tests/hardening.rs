@@ -178,7 +178,10 @@ async fn only_allowed_origins_may_upgrade() {
         }
     };
     assert!(try_origin(None).await, "no Origin: not a browser");
-    assert!(try_origin(Some(format!("http://{host}"))).await, "same origin");
+    assert!(
+        try_origin(Some(format!("http://{host}"))).await,
+        "same origin"
+    );
     assert!(try_origin(Some("https://app.example".into())).await);
     assert!(!try_origin(Some("https://evil.example".into())).await);
     assert!(!try_origin(Some(format!("http://{host}.evil.example"))).await);
@@ -327,7 +330,9 @@ async fn stun_drops_what_is_not_binding_and_limits_each_source() {
         req
     };
     // An Allocate request (TURN; not served here) and an indication.
-    sock.send_to(&request(method::ALLOCATE), stun).await.unwrap();
+    sock.send_to(&request(method::ALLOCATE), stun)
+        .await
+        .unwrap();
     let mut ind = Vec::new();
     MessageBuilder::new(
         &mut ind,

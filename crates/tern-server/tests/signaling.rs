@@ -161,7 +161,10 @@ async fn bad_input_gets_an_error_and_disturbs_nobody() {
     // rate-limited per second, and a connection that keeps flooding (here
     // four times its burst at once) is closed.
     for _ in 0..200 {
-        if x.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.is_err() {
+        if x.send(Message::Text(json!({"type": "ping"}).to_string().into()))
+            .await
+            .is_err()
+        {
             break;
         }
     }

@@ -20,10 +20,13 @@ async fn connect_stuck(s: &Server) -> Ws {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     let tcp = sock.connect(s.http_addr).await.unwrap();
-    tokio_tungstenite::client_async(format!("ws://{}/ws", s.http_addr), MaybeTlsStream::Plain(tcp))
-        .await
-        .unwrap()
-        .0
+    tokio_tungstenite::client_async(
+        format!("ws://{}/ws", s.http_addr),
+        MaybeTlsStream::Plain(tcp),
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// Item 1: 4 members that never read, under 15 senders of 60 KB messages.
@@ -91,7 +94,11 @@ async fn members_that_never_read_cost_little_and_are_freed() {
             // each stuck member, 18 MB.
             while n < 80 && t0.elapsed() < Duration::from_secs(10) {
                 let m = json!({"type": "signal", "to": ids[n % 4], "data": payload});
-                if sink.send(Message::Text(m.to_string().into())).await.is_err() {
+                if sink
+                    .send(Message::Text(m.to_string().into()))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 n += 1;
@@ -151,4 +158,3 @@ async fn members_that_never_read_cost_little_and_are_freed() {
     assert_eq!(metric(&s, "tern_queued_bytes").await, 0);
     drop(stuck);
 }
-

@@ -100,4 +100,3 @@ pub async fn closed_within(t: &mut TcpStream, within: Duration) -> bool {
         }
     }
 }
-
