@@ -12,7 +12,10 @@ use tern_server::{Limits, ServeConfig, Server};
 pub struct Args {
     /// A TOML file with any of: listen, stun_listen, public_ip, token_secret,
     /// room_size, max_rooms, max_message, rate, burst, heartbeat_timeout_secs,
-    /// reconnect_grace_secs, tls_cert, tls_key.
+    /// reconnect_grace_secs, tls_cert, tls_key, allowed_origins (a list),
+    /// max_connections, connections_per_ip, rooms_per_ip, members_per_ip,
+    /// queue_bytes, write_timeout_secs, header_timeout_secs,
+    /// join_timeout_secs, stun_rate, stun_burst.
     #[arg(long)]
     config: Option<PathBuf>,
     /// HTTP and WebSocket address [default: 127.0.0.1:8080].
@@ -36,6 +39,22 @@ pub struct Args {
     /// The certificate's private key (PEM).
     #[arg(long)]
     tls_key: Option<PathBuf>,
+    /// A web origin (`https://app.example.com`) whose pages may use the
+    /// signaling besides this server's own; repeatable; `*` for any.
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// TCP connections at once from one IP address [default: 1024].
+    #[arg(long)]
+    connections_per_ip: Option<usize>,
+    /// Rooms one IP address may have open [default: 128].
+    #[arg(long)]
+    rooms_per_ip: Option<usize>,
+    /// Members one IP address may have, grace periods included [default: 1024].
+    #[arg(long)]
+    members_per_ip: Option<usize>,
+    /// TCP connections at once in all [default: 16384, kept below the file limit].
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 /// What the config file may set.
@@ -55,6 +74,17 @@ struct FileConfig {
     reconnect_grace_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    allowed_origins: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    connections_per_ip: Option<usize>,
+    rooms_per_ip: Option<usize>,
+    members_per_ip: Option<usize>,
+    queue_bytes: Option<usize>,
+    write_timeout_secs: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    join_timeout_secs: Option<u64>,
+    stun_rate: Option<u32>,
+    stun_burst: Option<u32>,
 }
 
 /// The server configuration from flags, file and defaults.
@@ -103,10 +133,37 @@ fn config(args: Args) -> Result<ServeConfig, String> {
             burst: file.burst.unwrap_or(d.burst),
             heartbeat_timeout: secs(file.heartbeat_timeout_secs, d.heartbeat_timeout),
             reconnect_grace: secs(file.reconnect_grace_secs, d.reconnect_grace),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            connections_per_ip: args
+                .connections_per_ip
+                .or(file.connections_per_ip)
+                .unwrap_or(d.connections_per_ip),
+            rooms_per_ip: args
+                .rooms_per_ip
+                .or(file.rooms_per_ip)
+                .unwrap_or(d.rooms_per_ip),
+            members_per_ip: args
+                .members_per_ip
+                .or(file.members_per_ip)
+                .unwrap_or(d.members_per_ip),
+            queue_bytes: file.queue_bytes.unwrap_or(d.queue_bytes),
+            write_timeout: secs(file.write_timeout_secs, d.write_timeout),
+            header_timeout: secs(file.header_timeout_secs, d.header_timeout),
+            join_timeout: secs(file.join_timeout_secs, d.join_timeout),
+            stun_rate: file.stun_rate.unwrap_or(d.stun_rate),
+            stun_burst: file.stun_burst.unwrap_or(d.stun_burst),
             ..d
         },
         token_secret: args.token_secret.or(file.token_secret),
         tls,
+        allowed_origins: if args.allowed_origins.is_empty() {
+            file.allowed_origins.unwrap_or_default()
+        } else {
+            args.allowed_origins
+        },
     })
 }
 
@@ -155,12 +212,20 @@ pub fn token(args: TokenArgs) -> Result<ExitCode, String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
+    // A huge --ttl must not wrap into an expired token.
+    let exp = now.checked_add(args.ttl).ok_or_else(|| {
+        format!(
+            "--ttl {} is too large: at most {} seconds from now",
+            args.ttl,
+            u64::MAX - now
+        )
+    })?;
     let key = tern_server::TokenKey::new(args.secret.as_bytes());
     println!(
         "{}",
         key.sign(&tern_server::Claims {
             room: args.room,
-            exp: now + args.ttl,
+            exp,
         })
     );
     Ok(ExitCode::SUCCESS)

@@ -212,3 +212,23 @@ async fn tern_token_prints_a_token_the_server_accepts() {
     };
     assert!(t.contains("\"joined\""), "{t}");
 }
+
+#[test]
+fn tern_token_refuses_a_ttl_that_would_wrap() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "token",
+            "--secret",
+            "s3",
+            "--room",
+            "lobby",
+            "--ttl",
+            "18446744073709551615",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "no wrapped, expired token");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--ttl") && err.contains("too large"), "{err}");
+}

@@ -3,9 +3,13 @@
 //! `/`, `/healthz` and Prometheus `/metrics`. State is in memory.
 #![forbid(unsafe_code)]
 
+mod accept;
 mod hub;
 mod messages;
 mod metrics;
+mod origin;
+mod outbox;
+mod ratelimit;
 mod signaling;
 mod stun;
 pub mod token;
@@ -15,8 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::extract::{Extension, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -87,6 +91,11 @@ pub struct ServeConfig {
     /// Serve HTTPS (and WSS) with this certificate chain and key (PEM
     /// files): browsers give pages camera access only in a secure context.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Web origins (`https://app.example.com`) whose pages may open a
+    /// signaling WebSocket besides the server's own; `*` allows any.
+    /// Requests without an `Origin` (clients that are not browsers) are
+    /// always allowed.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -98,6 +107,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             token_secret: None,
             tls: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -107,6 +117,7 @@ struct AppState {
     token: Option<Arc<TokenKey>>,
     stun_port: Option<u16>,
     public_ip: Option<IpAddr>,
+    allowed_origins: Vec<String>,
 }
 
 /// A running server.
@@ -140,7 +151,12 @@ impl Server {
         if let Some(addr) = config.stun_listen {
             let sock = tokio::net::UdpSocket::bind(addr).await?;
             stun_addr = Some(sock.local_addr()?);
-            tasks.push(tokio::spawn(stun::run(sock, metrics.clone())));
+            tasks.push(tokio::spawn(stun::run(
+                sock,
+                metrics.clone(),
+                config.limits.stun_rate,
+                config.limits.stun_burst,
+            )));
         }
         let state = Arc::new(AppState {
             hub: hub.clone(),
@@ -150,6 +166,7 @@ impl Server {
                 .map(|s| Arc::new(TokenKey::new(s.as_bytes()))),
             stun_port: stun_addr.map(|a| a.port()),
             public_ip: config.public_ip,
+            allowed_origins: config.allowed_origins.clone(),
         });
         let app = Router::new()
             .route("/", get(|| async { Html(INDEX) }))
@@ -163,12 +180,18 @@ impl Server {
             .with_state(state);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let http_addr = listener.local_addr()?;
-        match &config.tls {
-            None => tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!("HTTP server: {e}");
-                }
-            })),
+        // Keep the connection cap below the descriptor limit, with room for
+        // the listeners, the STUN socket and files.
+        let fds = accept::raise_fd_limit().unwrap_or(1024);
+        let max_total = config
+            .limits
+            .max_connections
+            .min(usize::try_from(fds.saturating_sub(64)).unwrap_or(usize::MAX))
+            .max(1);
+        let connections =
+            accept::Connections::new(max_total, config.limits.connections_per_ip, metrics.clone());
+        let acceptor = match &config.tls {
+            None => None,
             Some((cert, key)) => {
                 let read = |p: &std::path::Path| {
                     std::fs::read(p)
@@ -182,15 +205,20 @@ impl Server {
                             format!("TLS certificate or key unusable: {e}"),
                         )
                     })?;
-                let std_listener = listener.into_std()?;
-                let server = axum_server::from_tcp_rustls(std_listener, tls)?;
-                tasks.push(tokio::spawn(async move {
-                    if let Err(e) = server.serve(app.into_make_service()).await {
-                        tracing::error!("HTTPS server: {e}");
-                    }
-                }));
+                // HTTP/1.1 only: WebSockets upgrade over it, and hyper's
+                // header timeout is an HTTP/1 feature.
+                let mut server = (*tls.get_inner()).clone();
+                server.alpn_protocols = vec![b"http/1.1".to_vec()];
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(server)))
             }
-        }
+        };
+        tasks.push(tokio::spawn(accept::serve(
+            listener,
+            app,
+            acceptor,
+            connections,
+            config.limits.header_timeout,
+        )));
         Ok(Server {
             http_addr,
             stun_addr,
@@ -201,7 +229,20 @@ impl Server {
     }
 }
 
-async fn ws(State(s): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws(
+    State(s): State<Arc<AppState>>,
+    Extension(peer): Extension<accept::Peer>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    if !origin::allowed(text(header::ORIGIN), text(header::HOST), &s.allowed_origins) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this page's origin may not use this signaling server (see allowed_origins)\n",
+        )
+            .into_response();
+    }
     // Frames far above the message limit are refused by the WebSocket
     // layer itself (the connection closes); moderately large ones get a
     // `too-large` error message.
@@ -214,7 +255,12 @@ async fn ws(State(s): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Respon
         .write_buffer_size(4 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| signaling::handle(socket, hub, token))
+        .on_upgrade(move |socket| async move {
+            // The connection keeps its place in the caps while it lives.
+            let accept::Peer { ip, slot } = peer;
+            signaling::handle(socket, hub, token, ip).await;
+            drop(slot);
+        })
 }
 
 /// ICE servers for the browser app: our STUN server, at the address the

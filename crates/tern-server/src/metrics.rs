@@ -16,6 +16,16 @@ pub struct Metrics {
     pub errors: AtomicU64,
     /// STUN requests answered.
     pub stun_requests: AtomicU64,
+    /// STUN datagrams dropped: not a Binding request, or over the
+    /// per-source rate.
+    pub stun_dropped: AtomicU64,
+    /// Bytes queued to members and not yet written (gauge).
+    pub queued_bytes: AtomicU64,
+    /// TCP connections refused at accept by the global or per-IP cap.
+    pub refused_connections: AtomicU64,
+    /// Connections the server closed: flooding, not reading, stuck
+    /// writes, idle before joining, or an expired token.
+    pub kicked: AtomicU64,
 }
 
 impl Metrics {
@@ -61,6 +71,30 @@ impl Metrics {
             "counter",
             "STUN Binding requests answered.",
             g(&self.stun_requests),
+        );
+        metric(
+            "tern_stun_dropped_total",
+            "counter",
+            "STUN datagrams dropped (not a Binding request, or over the per-source rate).",
+            g(&self.stun_dropped),
+        );
+        metric(
+            "tern_queued_bytes",
+            "gauge",
+            "Bytes queued to members, not yet written.",
+            g(&self.queued_bytes),
+        );
+        metric(
+            "tern_refused_connections_total",
+            "counter",
+            "TCP connections refused by the global or per-IP connection cap.",
+            g(&self.refused_connections),
+        );
+        metric(
+            "tern_kicked_total",
+            "counter",
+            "Connections closed by the server for misbehaving or idling.",
+            g(&self.kicked),
         );
         s
     }
