@@ -15,7 +15,8 @@ pub struct Args {
     /// reconnect_grace_secs, tls_cert, tls_key, allowed_origins (a list),
     /// max_connections, connections_per_ip, rooms_per_ip, members_per_ip,
     /// queue_bytes, write_timeout_secs, header_timeout_secs,
-    /// join_timeout_secs, stun_rate, stun_burst.
+    /// join_timeout_secs, stun_rate, stun_burst, turn (true/false),
+    /// turn_listen, relay_range, turn_secret.
     #[arg(long)]
     config: Option<PathBuf>,
     /// HTTP and WebSocket address [default: 127.0.0.1:8080].
@@ -55,6 +56,21 @@ pub struct Args {
     /// TCP connections at once in all [default: 16384, kept below the file limit].
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Also run a TURN relay (UDP and TCP, on the STUN address unless
+    /// --turn-listen), and hand pages and `tern send`/`recv` short-lived
+    /// credentials for it through /config.
+    #[arg(long)]
+    turn: bool,
+    /// Where TURN listens (UDP and TCP) [default: the STUN address].
+    #[arg(long)]
+    turn_listen: Option<SocketAddr>,
+    /// Ports for TURN relays, LOW-HIGH [default: 49152-65535].
+    #[arg(long)]
+    relay_range: Option<String>,
+    /// The secret /config's TURN credentials are signed with [default:
+    /// random per start]; share it with `tern turn --secret` elsewhere.
+    #[arg(long, env = "TERN_TURN_SECRET")]
+    turn_secret: Option<String>,
 }
 
 /// What the config file may set.
@@ -85,6 +101,10 @@ struct FileConfig {
     join_timeout_secs: Option<u64>,
     stun_rate: Option<u32>,
     stun_burst: Option<u32>,
+    turn: Option<bool>,
+    turn_listen: Option<SocketAddr>,
+    relay_range: Option<String>,
+    turn_secret: Option<String>,
 }
 
 /// The server configuration from flags, file and defaults.
@@ -118,13 +138,45 @@ fn config(args: Args) -> Result<ServeConfig, String> {
         (None, None) => None,
         _ => return Err("give both a TLS certificate and its key (tls_cert and tls_key)".into()),
     };
+    let public_ip = args.public_ip.or(file.public_ip);
+    let turn = if args.turn || file.turn.unwrap_or(false) {
+        let at = args
+            .turn_listen
+            .or(file.turn_listen)
+            .or(stun_listen)
+            .ok_or(
+                "--turn needs an address: give --turn-listen, or a --stun-listen that is not off",
+            )?;
+        let mut o = tern_server::turn::TurnOptions::new("tern");
+        o.udp.push(at);
+        o.tcp.push(at);
+        o.secret = Some(match args.turn_secret.or(file.turn_secret) {
+            Some(s) => s,
+            None => {
+                let mut b = [0u8; 24];
+                tern_crypto::Random::fill(&mut tern_crypto::OsRandom, &mut b);
+                b.iter().map(|x| format!("{x:02x}")).collect()
+            }
+        });
+        o.public_ip = public_ip.or((!at.ip().is_unspecified()).then_some(at.ip()));
+        if o.public_ip.is_none() {
+            return Err("--turn on an unspecified address needs --public-ip: relayed addresses must be ones clients can reach".into());
+        }
+        if let Some(r) = args.relay_range.or(file.relay_range) {
+            o.relay_range = crate::turn::parse_range(&r)?;
+        }
+        Some(o)
+    } else {
+        None
+    };
     Ok(ServeConfig {
+        turn,
         listen: args
             .listen
             .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
         stun_listen,
-        public_ip: args.public_ip.or(file.public_ip),
+        public_ip,
         limits: Limits {
             room_size: args.room_size.or(file.room_size).unwrap_or(d.room_size),
             max_rooms: file.max_rooms.unwrap_or(d.max_rooms),
@@ -182,10 +234,15 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         "tern serve: open {http}://{}/ in a browser (signaling at {ws}://{}/ws{})",
         server.http_addr,
         server.http_addr,
-        server
-            .stun_addr
-            .map(|a| format!(", STUN on udp {a}"))
-            .unwrap_or_default()
+        match (&server.turn, server.stun_addr) {
+            (Some(t), _) => format!(
+                ", STUN and TURN on udp {} and tcp {}",
+                t.udp.first().map_or("-".into(), |a| a.to_string()),
+                t.tcp.first().map_or("-".into(), |a| a.to_string())
+            ),
+            (None, Some(a)) => format!(", STUN on udp {a}"),
+            (None, None) => String::new(),
+        }
     );
     tokio::signal::ctrl_c()
         .await

@@ -219,3 +219,85 @@ fn loopback_peers_are_denied_by_default_and_wrong_passwords_refused() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `tern serve --turn`: the relay runs on the STUN address, `/config` hands
+/// out `turn:` URLs over UDP and TCP with fresh time-limited credentials,
+/// and those credentials relay (client to client, through coturn's client).
+#[test]
+fn serve_with_turn_hands_out_credentials_that_relay() {
+    let Some(()) = coturn_tools() else { return };
+    let mut c = tern()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stun-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--turn", "--relay-range", "42700-42800"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Proc(c);
+    assert!(line.contains("STUN and TURN on udp"), "{line}");
+    let http: SocketAddr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let mut s = std::net::TcpStream::connect(http).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    let body = &r[r.find("\r\n\r\n").unwrap() + 4..];
+    let body = &body[body.find('{').unwrap()..=body.rfind('}').unwrap()];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let turn = v["iceServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["username"].is_string())
+        .unwrap_or_else(|| panic!("{v}"));
+    let urls: Vec<&str> = turn["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.as_str())
+        .collect();
+    assert!(urls.iter().any(|u| u.ends_with("?transport=udp")), "{v}");
+    assert!(urls.iter().any(|u| u.ends_with("?transport=tcp")), "{v}");
+    let user = turn["username"].as_str().unwrap();
+    let expiry: u64 = user.split(':').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(expiry > now && expiry <= now + 24 * 3600, "{user}");
+    let port: u16 = urls[0]
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('?').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("turnutils_uclient")
+        .args(["-y", "-m", "2", "-n", "30", "-l", "170", "-u", user])
+        .args(["-w", turn["credential"].as_str().unwrap()])
+        .args(["-p", &port.to_string(), "127.0.0.1"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Total lost packets 0 "), "{text}");
+}

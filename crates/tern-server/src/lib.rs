@@ -96,6 +96,12 @@ pub struct ServeConfig {
     /// Requests without an `Origin` (clients that are not browsers) are
     /// always allowed.
     pub allowed_origins: Vec<String>,
+    /// Run the TURN server too. Without UDP listeners of its own it takes
+    /// the STUN address (UDP and TCP), which it then serves instead of the
+    /// Binding-only server (TURN answers Binding requests as well).
+    /// `/config` hands each page and CLI fresh REST credentials for it, so
+    /// the options need a `secret`.
+    pub turn: Option<turn::TurnOptions>,
 }
 
 impl Default for ServeConfig {
@@ -108,6 +114,7 @@ impl Default for ServeConfig {
             token_secret: None,
             tls: None,
             allowed_origins: Vec::new(),
+            turn: None,
         }
     }
 }
@@ -118,6 +125,7 @@ struct AppState {
     stun_port: Option<u16>,
     public_ip: Option<IpAddr>,
     allowed_origins: Vec<String>,
+    turn: Option<Arc<turn::Turn>>,
 }
 
 /// A running server.
@@ -126,6 +134,8 @@ pub struct Server {
     pub http_addr: SocketAddr,
     /// Where STUN is served.
     pub stun_addr: Option<SocketAddr>,
+    /// The TURN server, when it runs.
+    pub turn: Option<Arc<turn::Turn>>,
     /// Whether HTTP is served over TLS.
     pub tls: bool,
     /// Rooms and members (for tests and metrics).
@@ -148,7 +158,19 @@ impl Server {
         let hub = Arc::new(Hub::new(config.limits.clone(), metrics.clone()));
         let mut tasks = Vec::new();
         let mut stun_addr = None;
-        if let Some(addr) = config.stun_listen {
+        let turn = match config.turn.clone() {
+            Some(mut o) => {
+                if o.udp.is_empty() {
+                    o.udp.extend(config.stun_listen);
+                    o.tcp.extend(config.stun_listen);
+                }
+                let t = turn::Turn::start(o).await?;
+                stun_addr = t.udp.first().copied();
+                Some(Arc::new(t))
+            }
+            None => None,
+        };
+        if let (Some(addr), None) = (config.stun_listen, &turn) {
             let sock = tokio::net::UdpSocket::bind(addr).await?;
             stun_addr = Some(sock.local_addr()?);
             tasks.push(tokio::spawn(stun::run(
@@ -167,6 +189,7 @@ impl Server {
             stun_port: stun_addr.map(|a| a.port()),
             public_ip: config.public_ip,
             allowed_origins: config.allowed_origins.clone(),
+            turn: turn.clone(),
         });
         let app = Router::new()
             .route("/", get(|| async { Html(INDEX) }))
@@ -222,6 +245,7 @@ impl Server {
         Ok(Server {
             http_addr,
             stun_addr,
+            turn,
             tls: config.tls.is_some(),
             hub,
             tasks,
@@ -277,11 +301,19 @@ async fn ice_config(State(s): State<Arc<AppState>>, headers: HeaderMap) -> impl 
             })
             .unwrap_or_else(|| "127.0.0.1".into()),
     };
-    let servers: Vec<serde_json::Value> = s
+    let mut servers: Vec<serde_json::Value> = s
         .stun_port
         .map(|p| serde_json::json!({"urls": [format!("stun:{host}:{p}")]}))
         .into_iter()
         .collect();
+    if let Some(t) = &s.turn {
+        // A fresh name per request: allocation quotas then count per client
+        // IP, not against one name every page shares.
+        let mut id = [0u8; 8];
+        tern_crypto::Random::fill(&mut tern_crypto::OsRandom, &mut id);
+        let user: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        servers.extend(t.ice_servers(&host, &user));
+    }
     (
         [(header::CONTENT_TYPE, "application/json")],
         serde_json::json!({ "iceServers": servers }).to_string(),
@@ -289,8 +321,11 @@ async fn ice_config(State(s): State<Arc<AppState>>, headers: HeaderMap) -> impl 
 }
 
 async fn metrics_text(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.hub.metrics.render(s.hub.rooms()),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut text = s.hub.metrics.render(s.hub.rooms());
+        if let Some(t) = &s.turn {
+            t.metrics.render(&mut text);
+        }
+        text
+    })
 }
