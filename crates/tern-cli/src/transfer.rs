@@ -989,7 +989,7 @@ mod tests {
 
     #[test]
     fn directories_are_never_made_through_a_link() {
-        let d = tmp("links");
+        let d = tmp("no-escape");
         let out = d.join("out");
         let outside = d.join("outside");
         std::fs::create_dir_all(&out).unwrap();

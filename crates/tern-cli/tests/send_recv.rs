@@ -1,31 +1,17 @@
 //! `tern send` / `tern recv` through `tern serve`, as a user runs them.
 #![allow(clippy::disallowed_methods)] // processes and real time
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{sha, tern, text, Proc};
+use common::{serve_with, sha, tern, text, Proc};
 
 /// `tern serve` on a free port; returns it and its URL.
 fn serve() -> (Proc, String) {
-    let mut c = tern()
-        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
-    (Proc(c), url)
+    let (p, url, _) = serve_with(&["--stun-listen", "off"]);
+    (p, url)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -396,23 +382,7 @@ fn a_sender_killed_mid_transfer_is_reported_by_the_receiver() {
 /// get through; a token for another room is refused.
 #[test]
 fn a_token_protected_server_needs_a_wormhole_token() {
-    let mut c = tern()
-        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
-        .args(["--token-secret", "s3cret"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _serve = Proc(c);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (_serve, url, _) = serve_with(&["--stun-listen", "off", "--token-secret", "s3cret"]);
     let token = |room: &str| {
         let o = tern()
             .args(["token", "--secret", "s3cret", "--room", room])
@@ -677,24 +647,8 @@ fn a_waiting_sender_outlives_the_servers_heartbeat_timeout() {
     let d = tmp("heartbeat");
     let cfg = d.join("serve.toml");
     std::fs::write(&cfg, "heartbeat_timeout_secs = 7\n").unwrap();
-    let mut c = tern()
-        .args(["serve", "--listen", "127.0.0.1:0", "--stun-listen", "off"])
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Proc(c);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (_server, url, _) =
+        serve_with(&["--stun-listen", "off", "--config", cfg.to_str().unwrap()]);
     let sender = start_send(
         &url,
         &[

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{tern, Proc};
+use common::{serve_with, tern, Proc};
 
 /// coturn's tools, or `None` (with a note) when they are not installed; the
 /// test command installs them, so under CI their absence is a failure.
@@ -226,29 +226,15 @@ fn loopback_peers_are_denied_by_default_and_wrong_passwords_refused() {
 #[test]
 fn serve_with_turn_hands_out_credentials_that_relay() {
     let Some(()) = coturn_tools() else { return };
-    let mut c = tern()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--stun-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--turn", "--relay-range", "42700-42800"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Proc(c);
+    let (_server, url, line) = serve_with(&[
+        "--stun-listen",
+        "127.0.0.1:0",
+        "--turn",
+        "--relay-range",
+        "42700-42800",
+    ]);
     assert!(line.contains("STUN and TURN on udp"), "{line}");
-    let http: SocketAddr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|w| w.trim_end_matches('/').parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let http: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
     let mut s = std::net::TcpStream::connect(http).unwrap();
     use std::io::{Read, Write};
     write!(

@@ -45,3 +45,26 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// `tern serve` on free loopback ports with `extra` flags: the process,
+/// its `http://…` URL and the line it printed.
+pub fn serve_with(extra: &[&str]) -> (Proc, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut c = tern()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (Proc(c), url, line)
+}
