@@ -694,9 +694,15 @@ impl TurnServer {
         })
     }
 
-    /// 401 or 438 with REALM and a fresh NONCE, within the source IP's budget.
+    /// 401 or 438 with REALM and a fresh NONCE, within the source IP's
+    /// budget over UDP. The budget exists against reflection: over TCP and
+    /// TLS the handshake proved the source address, so there is nothing to
+    /// amplify, and a dropped answer would never be retransmitted (the
+    /// client would wait forever, as coturn's uclient did with 50 clients).
     fn challenge(&mut self, now: Instant, req: &Req<'_>, code: u16) {
-        if !self.challenges.allow(now, req.ft.client.ip()) {
+        if req.ft.transport == ClientTransport::Udp
+            && !self.challenges.allow(now, req.ft.client.ip())
+        {
             self.stats.rate_limited_challenges += 1;
             return;
         }

@@ -1133,6 +1133,26 @@ fn challenges_are_rate_limited_per_source_ip() {
     assert_eq!(answered, 5);
 }
 
+/// Over TCP the handshake proved the source, so there is nothing to
+/// reflect, and a dropped 401 would never be retransmitted: many clients
+/// from one address (coturn's uclient with 50 TCP clients) all get theirs.
+#[test]
+fn challenges_over_tcp_are_not_rate_limited() {
+    let mut h = H::new();
+    let c = tcp_alice();
+    let req = h.build(
+        &c,
+        method::ALLOCATE,
+        Class::Request,
+        &[Attribute::RequestedTransport(17)],
+        false,
+        TransactionId([2; 12]),
+    );
+    let answered = (0..100).filter(|_| !h.feed(&c, &req).is_empty()).count();
+    assert_eq!(answered, 100);
+    assert_eq!(h.s.stats().rate_limited_challenges, 0);
+}
+
 #[test]
 fn malformed_input_is_dropped_and_counted() {
     let mut h = H::new();
