@@ -150,14 +150,11 @@ fn config(args: Args) -> Result<ServeConfig, String> {
         let mut o = tern_server::turn::TurnOptions::new("tern");
         o.udp.push(at);
         o.tcp.push(at);
-        o.secret = Some(match args.turn_secret.or(file.turn_secret) {
-            Some(s) => s,
-            None => {
-                let mut b = [0u8; 24];
-                tern_crypto::Random::fill(&mut tern_crypto::OsRandom, &mut b);
-                b.iter().map(|x| format!("{x:02x}")).collect()
-            }
-        });
+        o.secret = Some(
+            args.turn_secret
+                .or(file.turn_secret)
+                .unwrap_or_else(|| tern_server::turn::random_hex(24)),
+        );
         o.public_ip = public_ip.or((!at.ip().is_unspecified()).then_some(at.ip()));
         if o.public_ip.is_none() {
             return Err("--turn on an unspecified address needs --public-ip: relayed addresses must be ones clients can reach".into());

@@ -235,17 +235,8 @@ fn serve_with_turn_hands_out_credentials_that_relay() {
     ]);
     assert!(line.contains("STUN and TURN on udp"), "{line}");
     let http: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
-    let mut s = std::net::TcpStream::connect(http).unwrap();
-    use std::io::{Read, Write};
-    write!(
-        s,
-        "GET /config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut r = String::new();
-    s.read_to_string(&mut r).unwrap();
-    let body = &r[r.find("\r\n\r\n").unwrap() + 4..];
-    let body = &body[body.find('{').unwrap()..=body.rfind('}').unwrap()];
+    let r = get(http, "/config");
+    let body = &r[r.find('{').unwrap()..=r.rfind('}').unwrap()];
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     let turn = v["iceServers"]
         .as_array()
@@ -287,4 +278,37 @@ fn serve_with_turn_hands_out_credentials_that_relay() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Total lost packets 0 "), "{text}");
+    // What was relayed shows in /metrics.
+    let metrics = get(http, "/metrics");
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in {metrics}"))
+    };
+    assert!(
+        value("tern_turn_allocations_created_total") >= 2,
+        "{metrics}"
+    );
+    assert!(value("tern_turn_channels_bound_total") >= 2, "{metrics}");
+    assert!(
+        value("tern_turn_client_to_peer_packets_total") >= 60,
+        "{metrics}"
+    );
+    assert_eq!(value("tern_turn_auth_failures_total"), 0, "{metrics}");
+}
+
+/// The body of an HTTP/1.1 GET.
+fn get(addr: SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    r[r.find("\r\n\r\n").map_or(0, |i| i + 4)..].to_string()
 }

@@ -309,10 +309,7 @@ async fn ice_config(State(s): State<Arc<AppState>>, headers: HeaderMap) -> impl 
     if let Some(t) = &s.turn {
         // A fresh name per request: allocation quotas then count per client
         // IP, not against one name every page shares.
-        let mut id = [0u8; 8];
-        tern_crypto::Random::fill(&mut tern_crypto::OsRandom, &mut id);
-        let user: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        servers.extend(t.ice_servers(&host, &user));
+        servers.extend(t.ice_servers(&host, &turn::random_hex(8)));
     }
     (
         [(header::CONTENT_TYPE, "application/json")],

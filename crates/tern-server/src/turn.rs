@@ -114,9 +114,7 @@ impl CredentialStore for Credentials {
 
     fn quota_identity<'a>(&self, username: &'a str) -> &'a str {
         match &self.rest {
-            Some(r) if self.users.long_term_key(username, "", 0).is_none() => {
-                r.quota_identity(username)
-            }
+            Some(r) if !self.users.contains(username) => r.quota_identity(username),
             _ => username,
         }
     }
@@ -404,6 +402,13 @@ impl Turn {
             tasks,
         })
     }
+}
+
+/// `bytes` random bytes as lowercase hex (secrets and per-request names).
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    tern_crypto::OsRandom.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn unix_now() -> u64 {
@@ -740,5 +745,26 @@ impl Turn {
             "username": username,
             "credential": credential,
         })]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A static user's quota is its own name, even when a REST secret is
+    /// configured too; a REST name counts without its expiry.
+    #[test]
+    fn quotas_count_static_names_whole_and_rest_names_without_expiry() {
+        let mut users = StaticUsers::new("tern");
+        users.add_user("alice:ops", "pw");
+        let c = Credentials {
+            users,
+            rest: Some(RestSecret::new(b"s")),
+        };
+        assert_eq!(c.quota_identity("alice:ops"), "alice:ops");
+        assert_eq!(c.quota_identity("1700000000:bob"), "bob");
+        assert_eq!(random_hex(8).len(), 16);
+        assert_ne!(random_hex(8), random_hex(8));
     }
 }

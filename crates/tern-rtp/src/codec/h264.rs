@@ -24,7 +24,7 @@ const FU_START: u8 = 0x80;
 const FU_END: u8 = 0x40;
 /// RFC 6184 §5.7.1: STAP-A header octet; each unit then has a 16-bit size.
 const STAP_HEADER_LEN: usize = 1;
-const STAP_SIZE_LEN: usize = 2;
+const STAP_SIZE_LEN: usize = super::nal::AGGREGATION_SIZE_LEN;
 /// RFC 6184 §5.8: FU indicator and FU header.
 const FU_HEADER_LEN: usize = 2;
 /// Largest SPS/PPS we keep for prepending (real ones are tens of bytes).
@@ -264,35 +264,6 @@ impl H264Depacketizer {
     }
 }
 
-/// Iterate the units of a STAP-A body (after its header octet).
-fn stap_units(mut body: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> {
-    std::iter::from_fn(move || {
-        if body.is_empty() {
-            return None;
-        }
-        let (Some(&a), Some(&b)) = (body.first(), body.get(1)) else {
-            body = &[];
-            return Some(Err(CodecError::Truncated {
-                what: "STAP-A unit size",
-            }));
-        };
-        let n = usize::from(u16::from_be_bytes([a, b]));
-        let Some(unit) = body.get(STAP_SIZE_LEN..STAP_SIZE_LEN + n) else {
-            body = &[];
-            return Some(Err(CodecError::Truncated {
-                what: "STAP-A unit",
-            }));
-        };
-        body = body.get(STAP_SIZE_LEN + n..).unwrap_or(&[]);
-        if n == 0 {
-            return Some(Err(CodecError::Invalid {
-                what: "empty STAP-A unit",
-            }));
-        }
-        Some(Ok(unit))
-    })
-}
-
 impl Depacketizer for H264Depacketizer {
     fn depacketize(
         &mut self,
@@ -429,6 +400,11 @@ fn payload_nal_types(payload: &[u8]) -> impl Iterator<Item = u8> + '_ {
         .map_while(Result::ok)
         .filter_map(|u| u.first().map(|&b| nal_type(b)));
     single.into_iter().chain(stap)
+}
+
+/// The units of a STAP-A body (after its header octet).
+fn stap_units(body: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> {
+    super::nal::aggregated_units(body, 1, "STAP-A unit")
 }
 
 #[cfg(test)]

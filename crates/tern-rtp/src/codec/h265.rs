@@ -13,7 +13,7 @@ const FU: u8 = 49;
 /// RFC 7798 §4.4.4: PACI (not supported here).
 const PACI: u8 = 50;
 const FU_HEADER_LEN: usize = NAL_HEADER_LEN + 1;
-const AP_SIZE_LEN: usize = 2;
+const AP_SIZE_LEN: usize = super::nal::AGGREGATION_SIZE_LEN;
 const FU_START: u8 = 0x80;
 const FU_END: u8 = 0x40;
 const F_BIT: u8 = 0x80;
@@ -178,32 +178,6 @@ impl H265Depacketizer {
     }
 }
 
-fn ap_units(mut body: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> {
-    std::iter::from_fn(move || {
-        if body.is_empty() {
-            return None;
-        }
-        let (Some(&a), Some(&b)) = (body.first(), body.get(1)) else {
-            body = &[];
-            return Some(Err(CodecError::Truncated {
-                what: "AP unit size",
-            }));
-        };
-        let n = usize::from(u16::from_be_bytes([a, b]));
-        let Some(unit) = body.get(AP_SIZE_LEN..AP_SIZE_LEN + n) else {
-            body = &[];
-            return Some(Err(CodecError::Truncated { what: "AP unit" }));
-        };
-        body = body.get(AP_SIZE_LEN + n..).unwrap_or(&[]);
-        if n < NAL_HEADER_LEN {
-            return Some(Err(CodecError::Invalid {
-                what: "AP unit shorter than a NAL header",
-            }));
-        }
-        Some(Ok(unit))
-    })
-}
-
 impl Depacketizer for H265Depacketizer {
     fn depacketize(
         &mut self,
@@ -332,6 +306,11 @@ fn first_units(payload: &[u8]) -> impl Iterator<Item = (u8, Option<u8>)> + '_ {
         .map_while(Result::ok)
         .filter_map(|u| u.first().map(|&b| (nal_type(b), u.get(2).copied())));
     single.into_iter().chain(ap)
+}
+
+/// The units of an AP body (after its 2-byte header).
+fn ap_units(body: &[u8]) -> impl Iterator<Item = Result<&[u8], CodecError>> {
+    super::nal::aggregated_units(body, NAL_HEADER_LEN, "AP unit")
 }
 
 #[cfg(test)]

@@ -4,6 +4,40 @@
 /// The 4-byte start code depacketizers write before each NAL unit.
 pub(crate) const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
+/// The NAL units of an aggregation packet's body (H.264 STAP-A, RFC 6184
+/// §5.7.1; H.265 AP, RFC 7798 §4.4.2): each prefixed by a 16-bit size.
+/// A unit shorter than `min_len` (a NAL header) is an error, as is a size
+/// that runs past the body; `what` names the packet type in errors.
+pub(crate) fn aggregated_units<'a>(
+    mut body: &'a [u8],
+    min_len: usize,
+    what: &'static str,
+) -> impl Iterator<Item = Result<&'a [u8], super::CodecError>> {
+    use super::CodecError;
+    std::iter::from_fn(move || {
+        if body.is_empty() {
+            return None;
+        }
+        let (Some(&a), Some(&b)) = (body.first(), body.get(1)) else {
+            body = &[];
+            return Some(Err(CodecError::Truncated { what }));
+        };
+        let n = usize::from(u16::from_be_bytes([a, b]));
+        let Some(unit) = body.get(AGGREGATION_SIZE_LEN..AGGREGATION_SIZE_LEN + n) else {
+            body = &[];
+            return Some(Err(CodecError::Truncated { what }));
+        };
+        body = body.get(AGGREGATION_SIZE_LEN + n..).unwrap_or(&[]);
+        if n < min_len {
+            return Some(Err(CodecError::Invalid { what }));
+        }
+        Some(Ok(unit))
+    })
+}
+
+/// The size prefix of each unit in a STAP-A or AP.
+pub(crate) const AGGREGATION_SIZE_LEN: usize = 2;
+
 /// Iterator over the NAL units of an Annex B byte stream (H.264 Annex B.1,
 /// H.265 Annex B.2), without their start codes. Leading bytes before the
 /// first start code are skipped; trailing zero bytes of a NAL unit
