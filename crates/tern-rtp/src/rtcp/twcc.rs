@@ -393,7 +393,6 @@ impl Sink for WriteSink<'_> {
 /// libwebrtc's `TransportFeedback` builder state for one packet.
 struct Encoder<'s, S: Sink> {
     sink: &'s mut S,
-    base_seq: SeqNo,
     num_seq: usize,
     last_us: i64,
     size: usize,
@@ -471,7 +470,10 @@ impl<S: Sink> Encoder<'_, S> {
         self.num_seq = new_num;
         true
     }
-    fn add_received(&mut self, seq: SeqNo, arrival_us: i64) -> bool {
+    /// `offset` is the packet's distance from the base sequence number,
+    /// counted along the entries (it can exceed 32768, where comparing
+    /// wrapped sequence numbers would call it older).
+    fn add_received(&mut self, offset: usize, arrival_us: i64) -> bool {
         let d = arrival_us.saturating_sub(self.last_us);
         // Round half away from zero, as libwebrtc does.
         let ticks = if d >= 0 {
@@ -482,15 +484,11 @@ impl<S: Sink> Encoder<'_, S> {
         let Ok(ticks) = i16::try_from(ticks) else {
             return false;
         };
-        let next = self.base_seq.wrapping_add(self.num_seq as u16);
-        if seq != next {
-            let last = next.wrapping_sub(1);
-            if !is_newer(seq, last) {
-                return false;
-            }
-            if !self.add_missing(usize::from(seq.wrapping_sub(next))) {
-                return false;
-            }
+        if offset < self.num_seq {
+            return false;
+        }
+        if offset > self.num_seq && !self.add_missing(offset - self.num_seq) {
+            return false;
         }
         let ds = if (0..=255).contains(&ticks) { 1 } else { 2 };
         if !self.add_delta_size(ds) {
@@ -526,6 +524,23 @@ struct Plan {
     chunks: usize,
 }
 
+/// Each entry with its distance from `base_seq`, summed along the entries
+/// (strictly increasing by at most 32768 each, as `TwccWriter::new` checks),
+/// so a run longer than half the sequence space is not mistaken for going
+/// back.
+fn offsets(
+    entries: &[(SeqNo, Option<i64>)],
+    base_seq: SeqNo,
+) -> impl Iterator<Item = (usize, &(SeqNo, Option<i64>))> {
+    let mut prev = base_seq;
+    let mut offset = 0usize;
+    entries.iter().map(move |e| {
+        offset += usize::from(e.0.wrapping_sub(prev));
+        prev = e.0;
+        (offset, e)
+    })
+}
+
 /// Runs the encoder over `entries`, starting a packet at `entries[0]`.
 fn encode<S: Sink>(
     entries: &[(SeqNo, Option<i64>)],
@@ -536,7 +551,6 @@ fn encode<S: Sink>(
 ) -> Plan {
     let mut e = Encoder {
         sink,
-        base_seq,
         num_seq: 0,
         last_us: base_us,
         size: CHUNKS,
@@ -544,13 +558,21 @@ fn encode<S: Sink>(
         chunks: 0,
         last: LastChunk::new(),
     };
-    let mut pending_end: Option<SeqNo> = None;
+    let mut pending_end: Option<usize> = None;
     let mut exhausted = true;
-    for &(seq, arrival) in entries {
+    for (offset, &(_, arrival)) in offsets(entries, base_seq) {
+        if offset >= MAX_STATUS_COUNT {
+            // Everything from here to the status limit is lost (listed as
+            // lost or a gap); what lies beyond goes in the next packet.
+            // A partial failure leaves the rest for the next packet too.
+            let _ = e.add_missing(MAX_STATUS_COUNT - e.num_seq);
+            exhausted = false;
+            break;
+        }
         match arrival {
-            None => pending_end = Some(seq.wrapping_add(1)),
+            None => pending_end = Some(offset + 1),
             Some(t) => {
-                if !e.add_received(seq, t) {
+                if !e.add_received(offset, t) {
                     exhausted = false;
                     break;
                 }
@@ -558,13 +580,10 @@ fn encode<S: Sink>(
             }
         }
     }
-    if exhausted {
-        if let Some(end) = pending_end {
-            let next = base_seq.wrapping_add(e.num_seq as u16);
-            // Trailing losses; a partial failure leaves the rest for the
-            // next packet.
-            let _ = e.add_missing(usize::from(end.wrapping_sub(next)));
-        }
+    if let (true, Some(end)) = (exhausted, pending_end) {
+        // Losses after the last received packet; a partial failure leaves
+        // the rest for the next packet.
+        let _ = e.add_missing(end - e.num_seq);
     }
     e.finish();
     Plan {
@@ -696,9 +715,8 @@ impl<'a> TwccWriter<'a> {
             out[len - 1] = padding as u8;
         }
         // Skip every entry the packet's status count covered.
-        let covered = rest
-            .iter()
-            .take_while(|e| usize::from(e.0.wrapping_sub(base_seq)) < plan.num_seq)
+        let covered = offsets(rest, base_seq)
+            .take_while(|(offset, _)| *offset < plan.num_seq)
             .count();
         self.pos += covered;
         // num_seq <= MAX_STATUS_COUNT.

@@ -510,3 +510,49 @@ fn pion_pre_fix_padding_is_rejected_like_libwebrtc() {
         }
     }
 }
+
+/// Found by the rtcp_parse fuzz target (crash-d42e02f4): a feedback whose
+/// first received packet lies more than 32768 statuses after the base. The
+/// writer took the long loss run for going back and could not re-encode it.
+#[test]
+fn a_loss_run_longer_than_half_the_sequence_space_reencodes() {
+    let data = hex::decode(
+        "8fcd001616b6b6b6b6b6b6b6b6b6b6161616161616161616161616161616161616\
+         1616eae9161616161616161616161616161616161616161616161616161616161616\
+         161616161616161616161616161616161616161616161616161616161616162c2c2c\
+         2c2c05",
+    )
+    .unwrap();
+    let tf = TransportFeedback::new_checked(&data[..]).unwrap();
+    let entries: Vec<_> = tf
+        .packets()
+        .map(|(s, a)| (s, a.map(|a| a.time_us)))
+        .collect();
+    assert_eq!(entries.len(), 46614);
+    let first = entries.iter().position(|e| e.1.is_some()).unwrap();
+    assert!(first > 0x8000, "the case needs a long leading loss run");
+    let mut got = vec![];
+    for p in write_all(&entries, 1200) {
+        got.extend(parse(&p));
+    }
+    assert_eq!(got, entries);
+}
+
+/// Losses spanning more than the whole sequence space still split into
+/// packets that cover each number once.
+#[test]
+fn losses_beyond_one_status_count_split() {
+    let mut entries = vec![(0u16, Some(1_000))];
+    entries.extend((1..=4u32).map(|i| ((i * 0x7000) as u16, None)));
+    entries.push((0x2000, Some(2_000)));
+    let mut statuses = 0usize;
+    let mut received = vec![];
+    for p in write_all(&entries, 1200) {
+        let parsed = parse(&p);
+        statuses += parsed.len();
+        received.extend(parsed.into_iter().filter(|e| e.1.is_some()));
+    }
+    // 0x0000 .. 0x7000, 0xe000, 0x1_5000, 0x1_c000, 0x2_2000 along the entries.
+    assert_eq!(statuses, 0x2_2000 + 1);
+    assert_eq!(received, vec![(0, Some(1_000)), (0x2000, Some(2_000))]);
+}
