@@ -11,11 +11,12 @@ use tern_stun::{BindingClient, BindingEvent, IntegrityKey, Message, TransactionI
 use crate::candidate::{Candidate, CandidateKind};
 use crate::config::{Credentials, IceConfig};
 use crate::pair::{pair_priority, CandidatePair, PairState, PairStats};
+use crate::relay::Relay;
 use crate::state::{IceConnectionState, IceEvent, IceGatheringState, Role};
 
 /// Most datagrams waiting in the transmit queue; beyond it answers are dropped
 /// (and counted), so a flood of checks cannot grow memory.
-const MAX_TRANSMIT_QUEUE: usize = 256;
+pub(crate) const MAX_TRANSMIT_QUEUE: usize = 256;
 
 /// Counters of what the agent dropped or refused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +35,36 @@ pub struct IceAgentStats {
     pub remote_candidates_refused: u64,
     /// Role conflicts seen.
     pub role_conflicts: u64,
+    /// TURN allocations that failed, were refused or timed out while
+    /// gathering (their relayed candidates are missing; never fatal).
+    pub turn_allocations_failed: u64,
+    /// Datagrams a TURN allocation could not carry (allocation gone,
+    /// permission refused, too many waiting for a permission), and relayed
+    /// application data offered to [`IceAgent::handle_receive`], which has no
+    /// way to return it (use [`IceAgent::handle_datagram`]).
+    pub turn_dropped: u64,
+}
+
+/// What a datagram offered to [`IceAgent::handle_datagram`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Received<'a> {
+    /// STUN for the agent, or TURN control from one of its servers: consumed.
+    Consumed,
+    /// Application data (DTLS, SRTP) a TURN server relayed to one of our
+    /// relayed candidates, unwrapped: handle it as a datagram from `from`
+    /// (the peer) on `to` (our relayed address), the selected pair's
+    /// addresses when the pair is relayed.
+    Relayed {
+        /// The peer's transport address.
+        from: SocketAddr,
+        /// Our relayed address it was sent to.
+        to: SocketAddr,
+        /// The payload, borrowed from the datagram.
+        data: &'a [u8],
+    },
+    /// Not for the agent (DTLS, RTP from the peer directly): the caller's.
+    NotIce,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +146,10 @@ pub struct IceAgent {
     pub(crate) triggered: VecDeque<(SocketAddr, SocketAddr)>,
     pub(crate) transactions: Vec<Transaction>,
     pub(crate) gathering: Vec<(SocketAddr, BindingClient)>,
+    /// TURN allocations (relayed candidates), live or not.
+    pub(crate) relays: Vec<Relay>,
+    /// Datagrams from a relayed address, waiting to be wrapped for its server.
+    pub(crate) relay_out: VecDeque<Transmit>,
     pub(crate) gathering_state: IceGatheringState,
     pub(crate) remote_end_of_candidates: bool,
     pub(crate) selected: Option<Selected>,
@@ -168,6 +203,8 @@ impl IceAgent {
             triggered: VecDeque::new(),
             transactions: Vec::new(),
             gathering: Vec::new(),
+            relays: Vec::new(),
+            relay_out: VecDeque::new(),
             gathering_state: IceGatheringState::New,
             remote_end_of_candidates: false,
             selected: None,
@@ -238,9 +275,13 @@ impl IceAgent {
 
     // ---- commands --------------------------------------------------------
 
-    /// Adds host candidates for `hosts` (the sockets the caller has bound) and
+    /// Adds host candidates for `hosts` (the sockets the caller has bound),
     /// starts learning server-reflexive candidates from the configured STUN
-    /// servers. Gathering completes when every STUN transaction has ended.
+    /// servers and allocating relayed candidates on the configured TURN
+    /// servers (one allocation per server per host address of its family).
+    /// Gathering completes when every STUN transaction has ended and every
+    /// allocation has succeeded, failed or timed out
+    /// (`turn_allocation_timeout`).
     pub fn gather(&mut self, now: Instant, hosts: &[SocketAddr]) {
         let mut v4 = 0u16;
         let mut v6 = 0u16;
@@ -281,6 +322,7 @@ impl IceAgent {
                         self.gathering.push((h, client));
                     }
                 }
+                self.start_relays(now, h, pref);
             }
             self.pair_local(self.locals.len() - 1);
         }
@@ -394,8 +436,13 @@ impl IceAgent {
         self.local_creds.clone()
     }
 
-    /// Closes the agent: nothing more is sent.
+    /// Closes the agent: no more checks or consent.
+    /// TURN allocations are released (RFC 8656 §8: Refresh with LIFETIME 0);
+    /// keep feeding the agent and draining
+    /// [`poll_transmit`](Self::poll_transmit) until
+    /// [`poll_timeout`](Self::poll_timeout) is `None` to see that through.
     pub fn close(&mut self, now: Instant) {
+        self.close_relays(now);
         self.set_state(IceConnectionState::Closed);
         self.transactions.clear();
         self.gathering.clear();
@@ -424,6 +471,9 @@ impl IceAgent {
 
     /// Offers a received datagram. Returns true if it was STUN for this agent
     /// (consumed); false if it is something else (DTLS, RTP) for the caller.
+    /// With TURN servers configured use
+    /// [`handle_datagram`](Self::handle_datagram) instead: relayed
+    /// application data has no way out of this one (it is dropped and counted).
     pub fn handle_receive(
         &mut self,
         now: Instant,
@@ -431,29 +481,116 @@ impl IceAgent {
         to: SocketAddr,
         data: &[u8],
     ) -> bool {
-        if data.is_empty() || data[0] > 3 {
-            return false;
+        match self.handle_datagram(now, from, to, data) {
+            Received::NotIce => false,
+            Received::Relayed { .. } => {
+                self.stats.turn_dropped += 1;
+                true
+            }
+            Received::Consumed => true,
         }
-        if self.state == IceConnectionState::Closed {
-            return true;
+    }
+
+    /// Offers a received datagram and says what it was: STUN or TURN for the
+    /// agent (consumed), application data a TURN server relayed to one of
+    /// our relayed candidates (unwrapped, borrowed from `data`), or the
+    /// caller's. Datagrams from a TURN server to the host address its
+    /// allocation uses (STUN, and ChannelData: RFC 7983 first byte 64–79)
+    /// belong here too.
+    pub fn handle_datagram<'a>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: &'a [u8],
+    ) -> Received<'a> {
+        if data.is_empty() {
+            return Received::NotIce;
         }
+        if let Some(i) = self
+            .relays
+            .iter()
+            .position(|r| r.server == from && r.base == to)
+        {
+            match self.relays[i].client.handle_datagram(now, from, data) {
+                tern_turn::Received::Data { peer, data } => {
+                    let crate::relay::RelayPhase::Allocated { relayed } = self.relays[i].phase
+                    else {
+                        return Received::Consumed;
+                    };
+                    if self.state == IceConnectionState::Closed {
+                        return Received::Consumed;
+                    }
+                    if data.first().is_some_and(|&b| b <= 3) {
+                        self.handle_stun(now, peer, relayed, data);
+                        return Received::Consumed;
+                    }
+                    return Received::Relayed {
+                        from: peer,
+                        to: relayed,
+                        data,
+                    };
+                }
+                // Not the client's: a Binding response if the TURN server is
+                // also our STUN server.
+                tern_turn::Received::NotForClient => {}
+                _ => {
+                    self.after(now);
+                    return Received::Consumed;
+                }
+            }
+        }
+        if data[0] > 3 {
+            return Received::NotIce;
+        }
+        if self.state != IceConnectionState::Closed {
+            self.handle_stun(now, from, to, data);
+        }
+        Received::Consumed
+    }
+
+    /// Application data (DTLS, SRTP) to send from `local` to `remote`, which
+    /// are normally the selected pair's addresses: the datagram to put on the
+    /// wire. It is `data` unchanged, from `local`, unless `local` is one of
+    /// our relayed addresses; then it is wrapped in ChannelData (once a
+    /// channel is bound) or a Send indication, to the TURN server from the
+    /// host address the allocation uses. `None` if the relay cannot carry it
+    /// now (allocation gone, or the peer's permission still pending: it then
+    /// goes through [`poll_transmit`](Self::poll_transmit) once installed).
+    /// Bytes sent on the selected pair are counted in its statistics.
+    pub fn send_data(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: Vec<u8>,
+    ) -> Option<Transmit> {
+        if let Some(s) = &mut self.selected {
+            if s.pair.local_addr == local && s.pair.remote_addr == remote {
+                s.pair.stats.bytes_sent += data.len() as u64;
+            }
+        }
+        self.wrap_data(now, local, remote, data)
+    }
+
+    fn handle_stun(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
         for (_, client) in &mut self.gathering {
             if client.handle_receive(now, from, data) {
                 self.drive_gathering(now);
                 self.after(now);
-                return true;
+                return;
             }
         }
         let msg = match Message::parse(data) {
             Ok(m) => m,
             Err(_) => {
                 self.stats.malformed += 1;
-                return true;
+                return;
             }
         };
         if msg.has_fingerprint() && msg.verify_fingerprint().is_err() {
             self.stats.malformed += 1;
-            return true;
+            return;
         }
         match msg.class() {
             tern_stun::Class::Request => self.on_request(now, from, to, &msg),
@@ -463,12 +600,13 @@ impl IceAgent {
             _ => {} // Binding indications are keepalives: nothing to do.
         }
         self.after(now);
-        true
     }
 
     /// Runs timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.state == IceConnectionState::Closed {
+            // Only deallocations are left to see through.
+            self.after(now);
             return;
         }
         self.drive_gathering(now);
@@ -507,6 +645,15 @@ impl IceAgent {
     // ---- internals -------------------------------------------------------
 
     pub(crate) fn queue_transmit(&mut self, t: Transmit) {
+        if t.source.is_some_and(|s| self.is_relayed(s)) {
+            // Wrapped for the TURN server in `after` (it needs `now`).
+            if self.relay_out.len() >= MAX_TRANSMIT_QUEUE {
+                self.stats.transmit_queue_full += 1;
+            } else {
+                self.relay_out.push_back(t);
+            }
+            return;
+        }
         if self.transmits.len() >= MAX_TRANSMIT_QUEUE {
             self.stats.transmit_queue_full += 1;
             return;
@@ -519,6 +666,16 @@ impl IceAgent {
             tracing::debug!(ufrag = %self.local_creds.ufrag, from = ?self.state, to = ?s, "ice connection state");
             self.state = s;
             self.events.push_back(IceEvent::ConnectionStateChange(s));
+        }
+    }
+
+    /// Gathering completes once no STUN transaction and no allocation is left.
+    pub(crate) fn maybe_complete_gathering(&mut self) {
+        if self.gathering.is_empty()
+            && !self.relays_allocating()
+            && self.gathering_state == IceGatheringState::Gathering
+        {
+            self.set_gathering_state(IceGatheringState::Complete);
         }
     }
 
@@ -586,9 +743,7 @@ impl IceAgent {
             }
         }
         self.gathering.retain(|(_, c)| !c.is_done());
-        if self.gathering.is_empty() && self.gathering_state == IceGatheringState::Gathering {
-            self.set_gathering_state(IceGatheringState::Complete);
-        }
+        self.maybe_complete_gathering();
     }
 
     fn add_server_reflexive(&mut self, base: SocketAddr, mapped: SocketAddr, server: SocketAddr) {
@@ -628,7 +783,7 @@ impl IceAgent {
     }
 
     /// Pairs local candidate `i` (if it is a base we send from) with every remote.
-    fn pair_local(&mut self, i: usize) {
+    pub(crate) fn pair_local(&mut self, i: usize) {
         if !matches!(
             self.locals[i].cand.kind,
             CandidateKind::Host | CandidateKind::Relayed
@@ -709,6 +864,7 @@ impl IceAgent {
     /// Evaluates the connection state and recomputes the next deadline.
     /// Called at the end of every `handle_*`.
     pub(crate) fn after(&mut self, now: Instant) {
+        self.drive_relays(now);
         if self.state != IceConnectionState::Closed {
             self.update_state(now);
         }
@@ -771,15 +927,18 @@ impl IceAgent {
     }
 
     fn compute_timeout(&self, now: Instant) -> Option<Instant> {
-        if self.state == IceConnectionState::Closed {
-            return None;
-        }
         let mut t: Option<Instant> = None;
         let mut at = |x: Option<Instant>| {
             if let Some(x) = x {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
+        for r in &self.relays {
+            at(r.deadline());
+        }
+        if self.state == IceConnectionState::Closed {
+            return t.map(|t| t.max(now));
+        }
         for (_, c) in &self.gathering {
             at(c.poll_timeout().or(Some(now)));
         }

@@ -415,6 +415,7 @@ impl IceAgent {
             current: true,
         });
         tracing::debug!(%local, %remote, "ice selected pair");
+        self.bind_selected_channel(now, local, remote);
         self.events
             .push_back(IceEvent::SelectedPairChange { local, remote });
     }

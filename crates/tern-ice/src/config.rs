@@ -23,6 +23,18 @@ pub struct IceConfig {
     pub stun_servers: Vec<SocketAddr>,
     /// Retransmissions of STUN Binding requests while gathering.
     pub gather_retransmit: Retransmit,
+    /// TURN servers to allocate relayed candidates on: one allocation per
+    /// server per host address of the same family (as libwebrtc and Pion do).
+    pub turn_servers: Vec<TurnServerConfig>,
+    /// How long gathering waits for a TURN allocation (the 401 round trip
+    /// included) before counting it as failed; a failed allocation is never
+    /// fatal, gathering just completes without its candidate.
+    pub turn_allocation_timeout: Duration,
+    /// Bind a TURN channel (RFC 8656 §12) for a selected relayed pair, so its
+    /// datagrams carry a 4-byte ChannelData header instead of a 36-byte Send
+    /// indication. The caller must then offer datagrams whose first byte is
+    /// 64–79 (RFC 7983 §7) to [`IceAgent::handle_datagram`](crate::IceAgent::handle_datagram).
+    pub turn_channels: bool,
     /// How long the controlling agent waits after the first valid pair for a
     /// better one before nominating (regular nomination, RFC 8445 §8.1.1).
     pub nomination_delay: Duration,
@@ -55,6 +67,9 @@ impl Default for IceConfig {
                 final_wait_factor: 16,
             },
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
+            turn_allocation_timeout: Duration::from_secs(5),
+            turn_channels: true,
             // RFC 8489 §6.2.1 (Rc = 7, Rm = 16), RTO capped at 3 s: a dead
             // server ends gathering after about 20 s.
             gather_retransmit: Retransmit {
@@ -71,6 +86,44 @@ impl Default for IceConfig {
             max_remote_candidates: 100,
             software: None,
         }
+    }
+}
+
+/// A TURN server to gather relayed candidates from (RFC 8445 §5.1.1.2).
+///
+/// The agent reaches it over UDP from each host address; the allocation
+/// relays UDP (RFC 8656). Left out for now: TCP and TLS to the server
+/// (`turn:…?transport=tcp`, `turns:`), TCP allocations (RFC 6062), and
+/// dual-stack allocations (an IPv4 host address gets an IPv4 relayed address,
+/// an IPv6 one an IPv6 relayed address from an IPv6 server).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TurnServerConfig {
+    /// The server's UDP transport address, already resolved.
+    pub server: SocketAddr,
+    /// Long-term credential username (RFC 8489 §9.2), e.g. a REST username.
+    pub username: String,
+    /// Long-term credential password (the W3C `credential`).
+    pub credential: String,
+}
+
+impl TurnServerConfig {
+    /// A TURN server reached over UDP at `server`.
+    pub fn udp(server: SocketAddr, username: &str, credential: &str) -> Self {
+        TurnServerConfig {
+            server,
+            username: username.to_owned(),
+            credential: credential.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TurnServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServerConfig")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 

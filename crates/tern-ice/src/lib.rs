@@ -24,11 +24,12 @@ mod consent;
 mod demux;
 mod incoming;
 mod pair;
+mod relay;
 mod state;
 
-pub use agent::{IceAgent, IceAgentStats};
+pub use agent::{IceAgent, IceAgentStats, Received};
 pub use candidate::{candidate_priority, Candidate, CandidateKind, CandidateParseError};
-pub use config::{Credentials, IceConfig};
+pub use config::{Credentials, IceConfig, TurnServerConfig};
 pub use demux::{DemuxStats, UfragDemux};
 pub use pair::{pair_priority, CandidatePair, PairState, PairStats};
 pub use state::{IceConnectionState, IceEvent, IceGatheringState, Role};
