@@ -327,7 +327,10 @@ impl IceAgent {
     }
 
     /// Controlling side: nominate at once if no better pair can still
-    /// succeed, else wait `nomination_delay` for one.
+    /// succeed, else wait `nomination_delay` for one (`relay_nomination_delay`
+    /// when this pair is relayed at either end, as Pion does: a direct path
+    /// through a peer-reflexive candidate often succeeds a little later, and
+    /// regular nomination cannot move off a relay once it is chosen).
     fn consider_nomination(&mut self, now: Instant, i: usize) {
         let prio = self.pairs[i].priority;
         let better_pending = self.pairs.iter().any(|p| {
@@ -337,10 +340,20 @@ impl IceAgent {
                     PairState::Waiting | PairState::InProgress | PairState::Frozen
                 )
         });
+        let relayed = self.locals[self.pairs[i].local].cand.kind == CandidateKind::Relayed
+            || self.remotes[self.pairs[i].remote].kind == CandidateKind::Relayed;
+        let delay = if relayed {
+            self.config
+                .relay_nomination_delay
+                .max(self.config.nomination_delay)
+        } else {
+            self.config.nomination_delay
+        };
         if !better_pending {
             self.nominate(i);
-        } else if self.nomination_deadline.is_none() {
-            self.nomination_deadline = Some(now + self.config.nomination_delay);
+        } else {
+            let at = now + delay;
+            self.nomination_deadline = Some(self.nomination_deadline.map_or(at, |d| d.min(at)));
         }
     }
 

@@ -38,6 +38,9 @@ pub struct IceConfig {
     /// How long the controlling agent waits after the first valid pair for a
     /// better one before nominating (regular nomination, RFC 8445 §8.1.1).
     pub nomination_delay: Duration,
+    /// The same wait when the first valid pair is relayed at either end:
+    /// longer, so that a direct path still being checked can win.
+    pub relay_nomination_delay: Duration,
     /// Interval of consent-freshness checks on the selected pair, randomised
     /// ±20 % (RFC 7675 §5.1 suggests 5 s; we check more often, as browsers
     /// do, so a dead path is noticed sooner).
@@ -79,6 +82,7 @@ impl Default for IceConfig {
                 final_wait_factor: 16,
             },
             nomination_delay: Duration::from_millis(100),
+            relay_nomination_delay: Duration::from_secs(1),
             consent_interval: Duration::from_secs(2),
             disconnected_after: Duration::from_secs(5),
             consent_timeout: Duration::from_secs(30),
