@@ -67,6 +67,41 @@ fn nat_matrix_host_and_srflx() {
     println!("{}", report.join("\n"));
 }
 
+/// The same matrix with a TURN server both sides know: every pair connects,
+/// the ones that failed above through a relayed candidate.
+#[test]
+fn nat_matrix_with_turn_connects_every_pair() {
+    for (i, na) in Nat::ALL.iter().enumerate() {
+        for (j, nb) in Nat::ALL.iter().enumerate() {
+            let seed = (100 + i * 10 + j) as u64;
+            let (mut net, a, b) = pair_with(
+                seed,
+                *na,
+                *nb,
+                LinkConfig::default(),
+                turn_config(true),
+                turn_config(false),
+            );
+            let ended = run(&mut net, a, b, Duration::from_secs(120), |n| {
+                both(n, a, b, connected) || both(n, a, b, |s| s == IceConnectionState::Failed)
+            });
+            assert!(ended && both(&net, a, b, connected), "{na:?} vs {nb:?}");
+            let relayed = |h| {
+                let p = net.endpoint::<Peer>(h);
+                let (l, r) = p.agent.selected_pair().unwrap();
+                let relay = sa(TURN_SERVER).ip();
+                l.ip() == relay || r.ip() == relay
+            };
+            if !expected_to_connect(*na, *nb) {
+                assert!(relayed(a) && relayed(b), "{na:?} vs {nb:?} needs the relay");
+            } else {
+                // A direct path is preferred whenever there is one.
+                assert!(!relayed(a) && !relayed(b), "{na:?} vs {nb:?} relayed");
+            }
+        }
+    }
+}
+
 #[test]
 fn connects_under_20_percent_loss_and_5_percent_reordering() {
     // The impairment sits on A's access link, which every packet between the

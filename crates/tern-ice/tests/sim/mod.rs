@@ -6,9 +6,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use tern_crypto::SeededRandom;
-use tern_ice::{Candidate, Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent};
+use tern_ice::{
+    Candidate, Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Received,
+    TurnServerConfig,
+};
 use tern_netsim::{Attachment, Datagram, Endpoint, HostId, LinkConfig, NatConfig, Network};
 use tern_stun::BindingServer;
+use tern_turn::server::{Destination, ServerConfig};
+use tern_turn::{Cidr, ClientTransport, StaticUsers, TurnServer};
 
 /// Something to tell the other side.
 #[derive(Debug, Clone)]
@@ -70,7 +75,13 @@ impl Peer {
 
 impl Endpoint for Peer {
     fn handle_receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
-        if !self.agent.handle_receive(now, from, to, data) && data.len() >= 5 && data[0] == 0xAA {
+        // Relayed data is handled as arriving on the relayed address.
+        let (from, to, data) = match self.agent.handle_datagram(now, from, to, data) {
+            Received::Consumed => (from, to, &[][..]),
+            Received::Relayed { from, to, data } => (from, to, data),
+            _ => (from, to, data),
+        };
+        if data.len() >= 5 && data[0] == 0xAA {
             self.agent.record_data_received(from, to, data.len());
             self.data_in.push((
                 now,
@@ -88,12 +99,14 @@ impl Endpoint for Peer {
                     let mut d = vec![0xAA];
                     d.extend_from_slice(&self.data_seq.to_be_bytes());
                     self.data_seq += 1;
-                    self.agent.record_data_sent(d.len());
-                    self.data_out.push(Datagram {
-                        source: Some(local),
-                        destination: remote,
-                        contents: d,
-                    });
+                    // Wrapped for the TURN server when the pair is relayed.
+                    if let Some(t) = self.agent.send_data(now, local, remote, d) {
+                        self.data_out.push(Datagram {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents,
+                        });
+                    }
                 }
                 self.next_data = Some(now + iv);
             }
@@ -138,6 +151,94 @@ impl Endpoint for StunServer {
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         None
+    }
+}
+
+/// A TURN server (RFC 8656) as a netsim endpoint: its listener and relayed
+/// addresses share the host's one IP.
+pub struct TurnHost {
+    pub server: TurnServer,
+    pub listener: SocketAddr,
+}
+
+impl Endpoint for TurnHost {
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        if to == self.listener {
+            self.server
+                .handle_client(now, ClientTransport::Udp, from, to, data);
+        } else {
+            self.server.handle_peer(now, to, from, data);
+        }
+        // Socket actions (open/close relayed sockets): every port of the
+        // simulated host already receives.
+        while self.server.poll_event().is_some() {}
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+        while self.server.poll_event().is_some() {}
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        let t = self.server.poll_transmit()?;
+        let (source, destination) = match t.destination {
+            Destination::Client(ft) => (ft.server, ft.client),
+            Destination::Peer { relay, peer, .. } => (relay, peer),
+            _ => return None,
+        };
+        Some(Datagram {
+            source: Some(source),
+            destination,
+            contents: t.contents,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+}
+
+pub const TURN_SERVER: &str = "203.0.113.250:3478";
+pub const TURN_USER: &str = "netsim";
+pub const TURN_PASSWORD: &str = "netsim-secret";
+
+/// Adds a TURN server on the internet at [`TURN_SERVER`].
+pub fn add_turn_server(net: &mut Network) -> HostId {
+    let now = net.now();
+    let listener = sa(TURN_SERVER);
+    let mut cfg = ServerConfig::new("netsim", [3; 32]);
+    let IpAddr::V4(relay_ip) = listener.ip() else {
+        unreachable!("an IPv4 listener")
+    };
+    cfg.relay_ipv4 = Some(relay_ip);
+    // The documentation ranges stand for the public internet here.
+    for range in ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"] {
+        cfg.policy.allow(range.parse::<Cidr>().unwrap());
+    }
+    cfg.policy.add_listener(listener);
+    let mut users = StaticUsers::new("netsim");
+    users.add_user(TURN_USER, TURN_PASSWORD);
+    let server = TurnServer::new(
+        cfg,
+        Box::new(users),
+        Box::new(SeededRandom::new(77)),
+        now,
+        1_700_000_000,
+    );
+    net.add_host(
+        TurnHost { server, listener },
+        &[listener.ip()],
+        Attachment::Internet,
+        LinkConfig::default(),
+    )
+}
+
+/// [`config`] with the TURN server of [`add_turn_server`].
+pub fn turn_config(controlling: bool) -> IceConfig {
+    IceConfig {
+        turn_servers: vec![TurnServerConfig::udp(
+            sa(TURN_SERVER),
+            TURN_USER,
+            TURN_PASSWORD,
+        )],
+        ..config(controlling)
     }
 }
 
@@ -308,6 +409,8 @@ pub fn pair_with(
         "203.0.113.20",
         link,
     );
+    // Last, so the hosts before it keep their ids and the run its draws.
+    add_turn_server(&mut net);
     exchange_credentials(&mut net, a, b);
     let now = net.now();
     net.endpoint_mut::<Peer>(a).agent.gather(now, &[addr_a]);
