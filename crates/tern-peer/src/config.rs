@@ -43,7 +43,10 @@ pub struct PeerConfig {
     pub stun_servers: Vec<SocketAddr>,
     /// The DTLS certificate; a fresh ECDSA P-256 one is made when `None`.
     pub certificate: Option<Arc<Certificate>>,
-    /// ICE timings and limits (the role comes from JSEP).
+    /// ICE timings and limits (the role comes from JSEP), and the TURN
+    /// servers (already resolved) for relayed candidates:
+    /// `ice.turn_servers`, UDP to the server (W3C `iceServers` with
+    /// `turn:` URLs). Empty by default.
     pub ice: IceConfig,
     /// SCTP settings; `max_message_size` is what we announce in
     /// `a=max-message-size`.
@@ -70,6 +73,7 @@ impl std::fmt::Debug for PeerConfig {
         f.debug_struct("PeerConfig")
             .field("host_addresses", &self.host_addresses)
             .field("stun_servers", &self.stun_servers)
+            .field("turn_servers", &self.ice.turn_servers)
             .field("random", &self.random)
             .finish_non_exhaustive()
     }

@@ -13,6 +13,7 @@ use tern_crypto::cert::{Certificate, Fingerprint};
 use tern_dtls::{Dtls, DtlsConfig, DtlsEvent, SrtpProfile};
 use tern_ice::{
     Candidate, IceAgent, IceConfig, IceConnectionState, IceEvent, IceGatheringState, PairState,
+    Received,
 };
 use tern_sdp::Setup;
 
@@ -86,6 +87,9 @@ pub(crate) struct Transport {
     /// The use_srtp profile DTLS negotiated (RFC 5764 §4.1.2), once
     /// connected. Its keys come from the exporter when media needs them.
     pub srtp_profile: Option<SrtpProfile>,
+    /// The latest time the connection gave us: what wrapping DTLS for a
+    /// TURN relay is timed with (`flush_dtls` runs within that same pump).
+    last_now: Option<Instant>,
 }
 
 impl Transport {
@@ -107,12 +111,20 @@ impl Transport {
             out: VecDeque::new(),
             counters: TransportCounters::default(),
             srtp_profile: None,
+            last_now: None,
         }
     }
 
     pub fn ensure_ice(&mut self, controlling: bool, cfg: IceConfig, rngs: &mut Rngs) {
         if self.ice.is_none() {
-            let cfg = IceConfig { controlling, ..cfg };
+            // No TURN channels: the connection's first-byte demux (RFC 7983)
+            // does not pass ChannelData (64–79) to `receive_stun` yet, so
+            // relayed data goes as Send/Data indications, which it does.
+            let cfg = IceConfig {
+                controlling,
+                turn_channels: false,
+                ..cfg
+            };
             self.ice = Some(IceAgent::new(cfg, rngs.next()));
         }
     }
@@ -214,10 +226,33 @@ impl Transport {
         }
     }
 
-    /// A STUN datagram (RFC 7983: first byte 0–3) for the ICE agent.
+    /// A STUN datagram (RFC 7983: first byte 0–3) for the ICE agent. A Data
+    /// indication from a TURN server carrying the peer's DTLS is unwrapped
+    /// and handled as DTLS from the peer on our relayed address; DTLS's
+    /// application data then comes out of `poll_dtls_event`.
     pub fn receive_stun(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
-        if let Some(ice) = &mut self.ice {
-            ice.handle_receive(now, from, to, data);
+        self.last_now = Some(now);
+        let Some(ice) = &mut self.ice else { return };
+        let Received::Relayed { from, to, data } = ice.handle_datagram(now, from, to, data) else {
+            return;
+        };
+        match data.first() {
+            Some(20..=63) => {
+                ice.record_data_received(from, to, data.len());
+                self.note_dtls_path(from, to);
+                match &mut self.dtls {
+                    Some(dtls) => dtls.handle_receive(now, data),
+                    None => {
+                        if self.early_dtls.len() >= MAX_EARLY_DTLS {
+                            self.early_dtls.pop_front();
+                            self.counters.dropped_early_dtls += 1;
+                        }
+                        self.early_dtls.push_back(data.to_vec());
+                    }
+                }
+            }
+            Some(128..=191) => self.counters.dropped_rtp += 1,
+            _ => self.counters.dropped_unknown += 1,
         }
     }
 
@@ -273,15 +308,23 @@ impl Transport {
     fn send_datagram(&mut self, d: Vec<u8>) {
         match self.path() {
             Some((local, remote)) => {
-                if let Some(ice) = &mut self.ice {
-                    ice.record_data_sent(d.len());
-                }
+                // The agent wraps it for the TURN server when `local` is a
+                // relayed address, and passes it through otherwise.
+                let t = match (&mut self.ice, self.last_now) {
+                    (Some(ice), Some(now)) => ice.send_data(now, local, remote, d),
+                    _ => Some(tern_ice::Transmit {
+                        destination: remote,
+                        source: Some(local),
+                        contents: d,
+                    }),
+                };
+                let Some(t) = t else { return };
                 self.counters.packets_sent += 1;
-                self.counters.bytes_sent += d.len() as u64;
+                self.counters.bytes_sent += t.contents.len() as u64;
                 self.out.push_back(Transmit {
-                    destination: remote,
-                    source: Some(local),
-                    contents: d,
+                    destination: t.destination,
+                    source: t.source,
+                    contents: t.contents,
                 });
             }
             None => {
@@ -309,6 +352,7 @@ impl Transport {
     /// ICE's first check), so that work does not wait for the driver's
     /// next timer tick (a millisecond on tokio).
     pub fn run_due(&mut self, now: Instant) {
+        self.last_now = Some(now);
         for _ in 0..4 {
             let mut ran = false;
             if let Some(ice) = &mut self.ice {
