@@ -8,6 +8,8 @@ use tern_crypto::{OsRandom, Random, SeededRandom};
 use tern_ice::IceConfig;
 use tern_sctp::SctpConfig;
 
+use crate::media::MediaConfig;
+
 /// Where the connection's randomness comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -51,6 +53,8 @@ pub struct PeerConfig {
     /// SCTP settings; `max_message_size` is what we announce in
     /// `a=max-message-size`.
     pub sctp: SctpConfig,
+    /// Codecs and media behaviour.
+    pub media: MediaConfig,
     /// Randomness.
     pub random: RandomSource,
 }
@@ -63,6 +67,7 @@ impl Default for PeerConfig {
             certificate: None,
             ice: IceConfig::default(),
             sctp: SctpConfig::default(),
+            media: MediaConfig::default(),
             random: RandomSource::Os,
         }
     }

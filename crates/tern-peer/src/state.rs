@@ -6,6 +6,8 @@ use tern_ice::{IceConnectionState, IceGatheringState};
 use tern_sctp::DataChannelMessage;
 
 use crate::description::IceCandidateInit;
+use crate::jsep::Mid;
+use crate::media::{KeyframeRequestKind, MediaKind, RtpPacketReceived, TransceiverId};
 
 /// W3C `RTCSignalingState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +103,39 @@ pub enum PeerEvent {
     ChannelClosing(ChannelId),
     /// The channel closed (`close`); its handle is forgotten.
     ChannelClosed(ChannelId),
+    /// W3C `track`: the peer sends media on a transceiver.
+    Track {
+        /// The transceiver receiving it.
+        transceiver: TransceiverId,
+        /// Its section.
+        mid: Mid,
+        /// Audio or video.
+        kind: MediaKind,
+        /// The peer's msid stream ids (W3C `event.streams`).
+        stream_ids: Vec<String>,
+        /// The peer's track id (msid's second part).
+        track_id: String,
+    },
+    /// The peer stopped sending on a transceiver (its direction lost
+    /// "send", the section was rejected or the transceiver stopped).
+    TrackEnded {
+        /// The transceiver.
+        transceiver: TransceiverId,
+    },
+    /// An RTP packet for a transceiver.
+    Rtp {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The packet.
+        packet: RtpPacketReceived,
+    },
+    /// The peer asks for a keyframe on what a transceiver sends.
+    KeyframeRequest {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
+    },
     /// A partially reliable message was given up (`message` is the id the
     /// send returned).
     ChannelAbandoned {

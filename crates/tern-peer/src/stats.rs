@@ -7,6 +7,10 @@ use tern_ice::{PairState, Role};
 use tern_sctp::DataChannelState;
 
 use crate::channels::ChannelCounters;
+use crate::connection::MediaCounters;
+use crate::media::recv::{InboundCounters, RemoteOutbound};
+use crate::media::send::{OutboundCounters, RemoteInbound};
+use crate::media::{MediaKind, RtpCodecParameters, TransceiverId};
 use crate::state::{ChannelId, DtlsTransportState};
 use crate::PeerConnection;
 
@@ -106,8 +110,57 @@ pub struct DataChannelStats {
     pub counters: ChannelCounters,
 }
 
+/// `RTCOutboundRtpStreamStats`, with the peer's view of the stream
+/// (`RTCRemoteInboundRtpStreamStats`) from its reception reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundRtpStats {
+    /// The transceiver.
+    pub transceiver: TransceiverId,
+    /// `mid`.
+    pub mid: Option<String>,
+    /// `kind`.
+    pub kind: MediaKind,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `rtxSsrc`.
+    pub rtx_ssrc: Option<u32>,
+    /// `codecId`'s codec: the first negotiated.
+    pub codec: Option<RtpCodecParameters>,
+    /// Packet, byte, retransmission and feedback counters.
+    pub counters: OutboundCounters,
+    /// `remote-inbound-rtp`.
+    pub remote_inbound: RemoteInbound,
+}
+
+/// `RTCInboundRtpStreamStats`, with the peer's view of its stream
+/// (`RTCRemoteOutboundRtpStreamStats`) from its sender reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundRtpStats {
+    /// The transceiver.
+    pub transceiver: TransceiverId,
+    /// `mid`.
+    pub mid: Option<String>,
+    /// `kind`.
+    pub kind: MediaKind,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `rid`, for a simulcast stream.
+    pub rid: Option<String>,
+    /// Packet, byte and feedback counters.
+    pub counters: InboundCounters,
+    /// `packetsLost` (RFC 3550 cumulative loss; negative with duplicates).
+    pub packets_lost: i64,
+    /// `jitter` in seconds.
+    pub jitter: f64,
+    /// NACK generator counters: packets recovered by retransmission and
+    /// given up.
+    pub nack: Option<tern_rtp::nack::NackStats>,
+    /// `remote-outbound-rtp`.
+    pub remote_outbound: RemoteOutbound,
+}
+
 /// Everything `getStats()` reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PeerStats {
     /// `peer-connection`.
     pub peer_connection: PeerConnectionStats,
@@ -117,6 +170,15 @@ pub struct PeerStats {
     pub candidate_pairs: Vec<CandidatePairStats>,
     /// `data-channel`, one per known channel.
     pub data_channels: Vec<DataChannelStats>,
+    /// `outbound-rtp` (with `remote-inbound-rtp`), one per sender that
+    /// was negotiated.
+    pub outbound_rtp: Vec<OutboundRtpStats>,
+    /// `inbound-rtp` (with `remote-outbound-rtp`), one per stream received.
+    pub inbound_rtp: Vec<InboundRtpStats>,
+    /// `codec`: what each transceiver negotiated.
+    pub codecs: Vec<(TransceiverId, RtpCodecParameters)>,
+    /// Media drop and feedback counters.
+    pub media: MediaCounters,
 }
 
 impl PeerConnection {
@@ -187,6 +249,63 @@ impl PeerConnection {
                     }
                 })
                 .collect(),
+            outbound_rtp: self
+                .media
+                .transceivers
+                .iter()
+                .filter(|t| t.negotiated.is_some())
+                .map(|t| OutboundRtpStats {
+                    transceiver: t.id,
+                    mid: t.mid.as_ref().map(|m| m.to_string()),
+                    kind: t.kind,
+                    ssrc: t.sender.ssrc,
+                    rtx_ssrc: t.sender.rtx_ssrc,
+                    codec: t
+                        .negotiated
+                        .as_ref()
+                        .and_then(|n| n.codecs.first().cloned()),
+                    counters: t.sender.counters,
+                    remote_inbound: t.sender.remote,
+                })
+                .collect(),
+            inbound_rtp: self
+                .media
+                .transceivers
+                .iter()
+                .flat_map(|t| {
+                    t.streams.iter().map(move |s| {
+                        let clock = t
+                            .negotiated
+                            .as_ref()
+                            .and_then(|n| n.codecs.first())
+                            .map_or(90_000, |c| c.clock_rate);
+                        InboundRtpStats {
+                            transceiver: t.id,
+                            mid: t.mid.as_ref().map(|m| m.to_string()),
+                            kind: t.kind,
+                            ssrc: s.ssrc,
+                            rid: s.rid.clone(),
+                            counters: s.counters,
+                            packets_lost: s.stats.cumulative_lost(),
+                            jitter: f64::from(s.stats.jitter()) / f64::from(clock.max(1)),
+                            nack: s.nack.as_ref().map(|n| n.stats()),
+                            remote_outbound: s.remote,
+                        }
+                    })
+                })
+                .collect(),
+            codecs: self
+                .media
+                .transceivers
+                .iter()
+                .flat_map(|t| {
+                    t.negotiated
+                        .iter()
+                        .flat_map(|n| n.codecs.iter())
+                        .map(move |c| (t.id, c.clone()))
+                })
+                .collect(),
+            media: self.media.counters,
         }
     }
 }

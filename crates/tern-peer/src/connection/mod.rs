@@ -5,9 +5,11 @@
 //! - `signaling`: the JSEP signaling-state transitions, one pure function;
 //! - `negotiation`: offer/answer (the SDP itself is `crate::jsep`'s);
 //! - `data`: data channels over SCTP;
+//! - `media`: transceivers, SRTP, RTP demultiplexing and RTCP;
 //! - `timer`: the deadlines and why they are due.
 
 mod data;
+mod media;
 mod negotiation;
 mod signaling;
 mod timer;
@@ -22,7 +24,7 @@ use bytes::Bytes;
 use tern_crypto::cert::{Certificate, Fingerprint};
 use tern_ice::{IceConnectionState, IceEvent, IceGatheringState};
 use tern_sctp::SctpTransport;
-use tern_sdp::SessionDescription;
+use tern_sdp::{HasAttributes, SessionDescription};
 
 use crate::channels::Channels;
 use crate::config::PeerConfig;
@@ -34,6 +36,8 @@ use crate::state::{
 };
 
 pub use data::ChannelMut;
+pub(crate) use media::MediaState;
+pub use media::{MediaCounters, TransceiverMut};
 pub use negotiation::OfferOptions;
 pub use timer::Timer;
 use transport::{DtlsNews, Rngs, Transport};
@@ -77,12 +81,16 @@ pub(crate) struct Applied {
     pub sdp_type: SdpType,
     pub desc: SessionDescription,
     pub data_index: Option<usize>,
+    /// The section whose ICE and DTLS attributes are the BUNDLE group's.
+    pub transport_index: Option<usize>,
 }
 
 impl Applied {
     fn new(sdp_type: SdpType, desc: SessionDescription) -> Self {
         let data_index = crate::jsep::data_section(&desc);
+        let transport_index = crate::jsep::transport_section(&desc);
         Applied {
+            transport_index,
             sdp_type,
             desc,
             data_index,
@@ -115,6 +123,13 @@ pub struct PeerConnection {
     held: usize,
     last_now: Option<Instant>,
     timers: timer::TimerTable,
+    pub(crate) media: MediaState,
+    /// The m-lines in the order every description keeps (RFC 8829 §5.2.2).
+    pub(crate) layout: Vec<negotiation::Slot>,
+    /// Both descriptions are applied with a transport: DTLS may start.
+    transport_ready: bool,
+    /// The layout of the offer `create_offer` made, until it is applied.
+    offer_layout: Option<Vec<negotiation::Slot>>,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -141,6 +156,7 @@ impl PeerConnection {
             ),
         };
         let session_id = random.make(1).next_u64() >> 1; // JSEP: 63 bits
+        let media = MediaState::new(config.media.clone(), random.make(1 << 40));
         Ok(PeerConnection {
             fingerprint: certificate.fingerprint().0,
             certificate,
@@ -162,6 +178,10 @@ impl PeerConnection {
             held: 0,
             last_now: None,
             timers: timer::TimerTable::default(),
+            media,
+            layout: Vec::new(),
+            transport_ready: false,
+            offer_layout: None,
         })
     }
 
@@ -217,6 +237,7 @@ impl PeerConnection {
         }
         self.flush_sctp();
         self.transport.close(now);
+        self.media.drop_keys();
         self.close_all_channels();
         self.closed = true;
         self.signaling = SignalingState::Closed;
@@ -253,7 +274,7 @@ impl PeerConnection {
             0..=3 => self.transport.receive_stun(now, from, to, &data),
             20..=63 => {
                 self.transport.note_dtls_path(from, to);
-                let ready = self.sctp.is_some();
+                let ready = self.transport_ready;
                 self.transport
                     .maybe_start_dtls(now, ready, &self.certificate, &mut self.rngs);
                 let plain = self.transport.receive_dtls(now, from, to, data);
@@ -261,7 +282,13 @@ impl PeerConnection {
                     sctp.handle_packet(now, Bytes::from(data).slice(range));
                 }
             }
-            128..=191 => counters.dropped_rtp += 1,
+            128..=191 => {
+                let mut out = Vec::new();
+                self.media.receive(now, data, &mut self.events, &mut out);
+                for d in out {
+                    self.transport.send_datagram(d);
+                }
+            }
             _ => counters.dropped_unknown += 1,
         }
         self.pump(now);
@@ -281,6 +308,13 @@ impl PeerConnection {
                 Timer::Sctp => {
                     if let Some(s) = &mut self.sctp {
                         s.handle_timeout(now);
+                    }
+                }
+                Timer::Media => {
+                    let mut out = Vec::new();
+                    self.media.handle_timeout(now, &mut out);
+                    for d in out {
+                        self.transport.send_datagram(d);
                     }
                 }
             }
@@ -342,6 +376,9 @@ impl PeerConnection {
     /// takes them from here, so one that stops polling slows the sender.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
         let e = self.events.pop_front()?;
+        if let PeerEvent::Rtp { .. } = &e {
+            self.media.queued_rtp = self.media.queued_rtp.saturating_sub(1);
+        }
         if let PeerEvent::ChannelMessage { message, .. } = &e {
             let was_full = self.held >= HOLD_BYTES;
             self.held -= data::message_len(message);
@@ -397,10 +434,13 @@ impl PeerConnection {
             self.on_ice_event(e);
         }
         self.transport.flush_ice();
-        let ready = self.sctp.is_some();
+        let ready = self.transport_ready;
         self.transport
             .maybe_start_dtls(now, ready, &self.certificate, &mut self.rngs);
         while let Some(news) = self.transport.poll_dtls_event() {
+            if let DtlsNews::Connected = news {
+                self.start_srtp();
+            }
             let Some(s) = &mut self.sctp else { continue };
             match news {
                 DtlsNews::Connected => s.connect(now),
@@ -423,6 +463,7 @@ impl PeerConnection {
             // `disconnected` keeps them.)
             self.sctp = None;
             self.transport.drop_dtls();
+            self.media.drop_keys();
             self.close_all_channels();
         }
         let state = connection_state(
@@ -440,6 +481,157 @@ impl PeerConnection {
             Timer::Sctp,
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
         );
+        self.timers.set(Timer::Media, self.media.poll_timeout());
+    }
+
+    /// SRTP keys from the DTLS exporter once DTLS is up (RFC 5764 §4.2).
+    fn start_srtp(&mut self) {
+        use tern_srtp::ProtectionProfile as P;
+        let Some(profile) = self.transport.srtp_profile else {
+            return;
+        };
+        let profile = match profile {
+            tern_dtls::SrtpProfile::Aes128CmHmacSha1_80 => P::Aes128CmHmacSha1_80,
+            tern_dtls::SrtpProfile::AeadAes128Gcm => P::AeadAes128Gcm,
+            tern_dtls::SrtpProfile::AeadAes256Gcm => P::AeadAes256Gcm,
+            _ => return,
+        };
+        let role = match self.transport.local_setup {
+            Some(tern_sdp::Setup::Active) => tern_srtp::DtlsRole::Client,
+            _ => tern_srtp::DtlsRole::Server,
+        };
+        let Some(dtls) = &self.transport.dtls else {
+            return;
+        };
+        match dtls.export_keying_material(
+            tern_srtp::EXPORTER_LABEL.as_bytes(),
+            profile.keying_material_len(),
+        ) {
+            Ok(m) => {
+                if let Err(e) = self.media.set_keys(profile, &m, role) {
+                    tracing::warn!(error = %e, "no SRTP");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "DTLS exporter failed: no SRTP"),
+        }
+    }
+
+    /// `negotiationneeded` (W3C §4.7.3), once until the next offer.
+    pub(crate) fn note_negotiation_needed(&mut self) {
+        if !self.negotiation_needed_sent && !self.closed {
+            self.negotiation_needed_sent = true;
+            self.events.push_back(PeerEvent::NegotiationNeeded);
+        }
+    }
+
+    /// Tells the connection the wall-clock time at `now` (as time since the
+    /// Unix epoch), for the NTP timestamps of sender reports (lip sync at
+    /// the peer). Without it an arbitrary epoch is used.
+    pub fn set_wall_clock(&mut self, now: Instant, since_unix_epoch: std::time::Duration) {
+        self.media.set_wall_clock(now, since_unix_epoch);
+    }
+
+    // ---- media -------------------------------------------------------------
+
+    /// W3C `addTransceiver(kind, init)`.
+    pub fn add_transceiver(
+        &mut self,
+        kind: crate::media::MediaKind,
+        init: crate::media::TransceiverInit,
+    ) -> Result<crate::media::TransceiverId, PeerError> {
+        if self.closed {
+            return Err(PeerError::Closed);
+        }
+        let has_track = init.direction.sends();
+        let id = self.media.add(kind, init, has_track, false);
+        self.note_negotiation_needed();
+        Ok(id)
+    }
+
+    /// W3C `addTrack(track, ...streams)`: reuses a transceiver of the kind
+    /// that has no track and was never used to send (one the peer's offer
+    /// made), else adds a sendrecv one.
+    pub fn add_track(
+        &mut self,
+        kind: crate::media::MediaKind,
+        stream_ids: Vec<String>,
+        track_id: Option<String>,
+    ) -> Result<crate::media::TransceiverId, PeerError> {
+        use crate::media::RtpTransceiverDirection as D;
+        if self.closed {
+            return Err(PeerError::Closed);
+        }
+        let reuse = self
+            .media
+            .transceivers
+            .iter()
+            .position(|t| t.kind == kind && !t.stopped && !t.has_track && !t.sender_used());
+        if let Some(i) = reuse {
+            let t = &mut self.media.transceivers[i];
+            t.has_track = true;
+            t.stream_ids = stream_ids;
+            if let Some(tid) = track_id {
+                t.track_id = tid;
+            }
+            t.direction = match t.direction {
+                D::RecvOnly => D::SendRecv,
+                D::Inactive => D::SendOnly,
+                d => d,
+            };
+            let id = t.id;
+            self.note_negotiation_needed();
+            return Ok(id);
+        }
+        let init = crate::media::TransceiverInit {
+            direction: D::SendRecv,
+            stream_ids,
+            track_id,
+        };
+        let id = self.media.add(kind, init, true, true);
+        self.note_negotiation_needed();
+        Ok(id)
+    }
+
+    /// W3C `removeTrack(sender)`: stops sending on the transceiver (its
+    /// direction loses "send"); takes effect with the next negotiation.
+    pub fn remove_track(&mut self, id: crate::media::TransceiverId) -> Result<(), PeerError> {
+        use crate::media::RtpTransceiverDirection as D;
+        let i = self
+            .media
+            .index(id)
+            .ok_or_else(|| PeerError::InvalidState(format!("no {id}")))?;
+        let t = &mut self.media.transceivers[i];
+        if !t.has_track {
+            return Ok(());
+        }
+        t.has_track = false;
+        t.direction = match t.direction {
+            D::SendRecv => D::RecvOnly,
+            D::SendOnly => D::Inactive,
+            d => d,
+        };
+        self.note_negotiation_needed();
+        Ok(())
+    }
+
+    /// A transceiver by handle.
+    pub fn transceiver_mut(
+        &mut self,
+        id: crate::media::TransceiverId,
+    ) -> Option<TransceiverMut<'_>> {
+        let index = self.media.index(id)?;
+        Some(TransceiverMut { pc: self, index })
+    }
+
+    /// A transceiver by its mid (W3C: the transceiver of an m-section).
+    pub fn transceiver_by_mid(&mut self, mid: &str) -> Option<TransceiverMut<'_>> {
+        let index = self.media.by_mid(mid)?;
+        Some(TransceiverMut { pc: self, index })
+    }
+
+    /// W3C `getTransceivers()`: the handles, in creation order.
+    pub fn transceivers(&self) -> Vec<crate::media::TransceiverId> {
+        self.media.transceivers.iter().map(|t| t.id).collect()
     }
 
     fn on_ice_event(&mut self, e: IceEvent) {
@@ -451,8 +643,14 @@ impl PeerConnection {
                 let idx = self
                     .local
                     .as_ref()
-                    .and_then(|l| l.data_index)
+                    .and_then(|l| l.transport_index)
                     .and_then(|i| u16::try_from(i).ok());
+                let mid = self
+                    .local
+                    .as_ref()
+                    .and_then(|l| l.desc.media.get(l.transport_index?)?.mid())
+                    .map(str::to_string)
+                    .or_else(|| self.data_mid.as_ref().map(|m| m.to_string()));
                 let ufrag = self
                     .transport
                     .ice
@@ -461,7 +659,7 @@ impl PeerConnection {
                 self.events
                     .push_back(PeerEvent::IceCandidate(Some(IceCandidateInit {
                         candidate: s,
-                        sdp_mid: self.data_mid.as_ref().map(|m| m.to_string()),
+                        sdp_mid: mid,
                         sdp_m_line_index: idx.or(Some(0)),
                         username_fragment: ufrag,
                     })));

@@ -6,13 +6,16 @@ use std::time::Instant;
 
 use tern_ice::{Candidate, IceConfig};
 use tern_sctp::{SctpConfig, SctpTransport};
-use tern_sdp::{HasAttributes, SessionDescription, Setup};
+use tern_sdp::{HasAttributes, MediaDescription, SessionDescription, Setup};
 
 use super::signaling::{next_state, Side};
 use super::{Applied, PeerConnection};
 use crate::description::{IceCandidateInit, RtcSessionDescription, SdpType};
 use crate::error::PeerError;
+use crate::jsep::media::{self, MediaSection};
 use crate::jsep::{self, LocalParams, Mid};
+use crate::media::transceiver::{Negotiated, Transceiver};
+use crate::media::{MediaKind, RtpTransceiverDirection, TransceiverId, TransceiverInit};
 use crate::state::{ChannelId, PeerEvent};
 
 /// Options of [`PeerConnection::create_offer`] (W3C `RTCOfferOptions`).
@@ -50,8 +53,29 @@ impl PeerConnection {
         })
     }
 
-    /// W3C `createOffer`. The offer has a data section once a data channel
-    /// was created (or one was negotiated before).
+    /// The smallest numeric mid no section or transceiver uses.
+    fn next_mid(&self, extra: &[Slot]) -> Mid {
+        let used = |m: &str| {
+            self.layout
+                .iter()
+                .chain(extra)
+                .any(|s| s.mid(self).as_deref() == Some(m))
+                || self.data_mid.as_ref().is_some_and(|d| d.as_str() == m)
+                || self.media.transceivers.iter().any(|t| {
+                    t.mid.as_ref().is_some_and(|x| x.as_str() == m)
+                        || t.proposed_mid.as_ref().is_some_and(|x| x.as_str() == m)
+                })
+        };
+        (0u32..)
+            .map(|n| n.to_string())
+            .find(|m| !used(m))
+            .map(Mid::new)
+            .expect("an unused number")
+    }
+
+    /// W3C `createOffer`: every section of the current layout in its
+    /// place (stopped transceivers rejected), then new transceivers, then a
+    /// data section once a data channel was created.
     pub fn create_offer(
         &mut self,
         now: Instant,
@@ -66,14 +90,103 @@ impl PeerConnection {
         if options.ice_restart && self.remote.is_some() {
             self.transport.restart_ice(now);
         }
-        let mid = self
-            .data_mid
-            .clone()
-            .or_else(|| (!self.channels.map.is_empty()).then(|| Mid::new("0")));
+        self.negotiation_needed_sent = false;
+        let mut layout = self.layout.clone();
+        let mut added = Vec::new();
+        for i in 0..self.media.transceivers.len() {
+            let t = &self.media.transceivers[i];
+            let placed = layout.contains(&Slot::Media(t.id));
+            if t.stopped || placed || t.mid.is_some() {
+                continue;
+            }
+            let id = t.id;
+            let mid = match &t.proposed_mid {
+                Some(m) => m.clone(),
+                None => self.next_mid(&added),
+            };
+            self.media.transceivers[i].proposed_mid = Some(mid);
+            added.push(Slot::Media(id));
+        }
+        layout.extend(added);
+        let has_data = layout.iter().any(|s| matches!(s, Slot::Data(_)));
+        if !has_data && !self.channels.map.is_empty() {
+            let mid = self
+                .data_mid
+                .clone()
+                .unwrap_or_else(|| self.next_mid(&layout));
+            layout.push(Slot::Data(mid));
+        }
         self.session_version += 1;
-        let d = jsep::build_offer(&self.local_params(Setup::ActPass)?, mid.as_ref());
+        let p = self.local_params(Setup::ActPass)?;
+        let mut bundle = Vec::new();
+        let mut sections = Vec::new();
+        for slot in &layout {
+            let m = match slot {
+                Slot::Data(mid) => {
+                    bundle.push(mid.to_string());
+                    jsep::data_media(&p, mid.as_str())
+                }
+                Slot::Media(id) => {
+                    let m = self.offer_section(&p, *id);
+                    if m.port != 0 {
+                        bundle.extend(m.mid().map(str::to_string));
+                    }
+                    m
+                }
+                Slot::Rejected(m) => media::rejected(m),
+            };
+            sections.push(m);
+        }
+        self.offer_layout = Some(layout);
+        let d = jsep::session_with(&p, bundle, sections);
         self.pump(now);
         Ok(RtcSessionDescription::offer(d.to_string()))
+    }
+
+    /// Our offer's section for a transceiver.
+    fn offer_section(&self, p: &LocalParams, id: TransceiverId) -> MediaDescription {
+        let t = &self.media.transceivers[self.media.index(id).expect("placed transceivers exist")];
+        let mid = t
+            .mid
+            .clone()
+            .or_else(|| t.proposed_mid.clone())
+            .unwrap_or_else(|| Mid::new("0"));
+        let video = t.kind == MediaKind::Video;
+        let (codecs, rtx) = match &t.negotiated {
+            Some(n) if t.codec_preferences.is_empty() && !n.codecs.is_empty() => {
+                (n.codecs.clone(), n.rtx.clone())
+            }
+            _ => media::offer_codecs(&self.media.prefs(t), video && self.media.config.rtx),
+        };
+        let extmaps = match &t.negotiated {
+            Some(n) => n.extmaps.clone(),
+            None => media::offer_extmaps(),
+        };
+        if t.stopped {
+            let mut m = MediaDescription::new(t.kind.as_str(), 0, media::RTP_PROTOCOL, &["0"]);
+            m.push_attribute(tern_sdp::Attribute::new("mid", mid.as_str()));
+            return media::rejected(&m);
+        }
+        let direction = offer_direction(t.direction, t.has_track);
+        let ssrc = (
+            t.sender.ssrc,
+            (!rtx.is_empty()).then_some(t.sender.rtx_ssrc).flatten(),
+        );
+        media::write_media(
+            p,
+            &media::LocalMedia {
+                kind: t.kind,
+                mid: &mid,
+                direction,
+                codecs: &codecs,
+                rtx: &rtx,
+                extmaps: &extmaps,
+                ssrc: Some(ssrc),
+                cname: &self.media.cname,
+                stream_ids: &t.stream_ids,
+                track_id: &t.track_id,
+            },
+        )
     }
 
     /// W3C `createAnswer` to the applied remote offer.
@@ -85,21 +198,107 @@ impl PeerConnection {
             sdp_type: SdpType::Offer,
             desc: offer,
             data_index,
+            transport_index,
         }) = &self.remote
         else {
             return Err(PeerError::InvalidState(
                 "create_answer needs a remote offer (set_remote_description first)".into(),
             ));
         };
-        let (offer, idx) = (offer.clone(), *data_index);
+        let (offer, data_idx, tidx) = (offer.clone(), *data_index, *transport_index);
         let setup = match &self.transport.remote {
-            Some(rt) if idx.is_some() => jsep::answer_setup(rt.setup)?,
+            Some(rt) if tidx.is_some() => jsep::answer_setup(rt.setup)?,
             _ => Setup::Active,
         };
         self.session_version += 1;
-        let d = jsep::build_answer(&offer, idx, &self.local_params(setup)?);
+        let p = self.local_params(setup)?;
+        let mut accepted = Vec::new();
+        let mut sections = Vec::new();
+        for (i, om) in offer.media.iter().enumerate() {
+            let mid = om.mid().unwrap_or("0").to_string();
+            if Some(i) == data_idx {
+                sections.push(jsep::data_media(&p, &mid));
+                accepted.push(mid);
+                continue;
+            }
+            let m = match (media::media_kind(om), om.port) {
+                (Some(_), port) if port != 0 => self.answer_section(&p, om)?,
+                _ => None,
+            };
+            match m {
+                Some(m) => {
+                    sections.push(m);
+                    accepted.push(mid);
+                }
+                None => sections.push(media::rejected(om)),
+            }
+        }
+        let bundle = offer
+            .groups()
+            .into_iter()
+            .find(|g| g.semantics == "BUNDLE")
+            .map(|g| {
+                g.mids
+                    .into_iter()
+                    .filter(|m| accepted.contains(m))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let d = jsep::session_with(&p, bundle, sections);
         self.pump(now);
         Ok(RtcSessionDescription::answer(d.to_string()))
+    }
+
+    /// Our answer's section for an offered audio or video one; `None` to
+    /// reject it (no transceiver, stopped, or no codec in common).
+    fn answer_section(
+        &self,
+        p: &LocalParams,
+        om: &MediaDescription,
+    ) -> Result<Option<MediaDescription>, PeerError> {
+        let offered = media::read_media(om)?;
+        let Some(i) = om.mid().and_then(|m| self.media.by_mid(m)) else {
+            return Ok(None);
+        };
+        let t = &self.media.transceivers[i];
+        if t.stopped {
+            return Ok(None);
+        }
+        let video = t.kind == MediaKind::Video;
+        let (codecs, rtx) = media::answer_codecs(
+            &self.media.prefs(t),
+            &offered,
+            video && self.media.config.rtx,
+        );
+        if codecs.is_empty() {
+            return Ok(None);
+        }
+        let mut extmaps = media::answer_extmaps(&offered);
+        if !self.media.config.transport_cc {
+            extmaps.retain(|(_, u)| u != tern_rtp::ExtensionKind::TransportSequenceNumber.uri());
+        }
+        let direction =
+            offer_direction(t.direction, t.has_track).intersect(offered.direction.reverse());
+        let mid = Mid::new(om.mid().unwrap_or("0"));
+        let ssrc = (
+            t.sender.ssrc,
+            (!rtx.is_empty()).then_some(t.sender.rtx_ssrc).flatten(),
+        );
+        Ok(Some(media::write_media(
+            p,
+            &media::LocalMedia {
+                kind: t.kind,
+                mid: &mid,
+                direction,
+                codecs: &codecs,
+                rtx: &rtx,
+                extmaps: &extmaps,
+                ssrc: Some(ssrc),
+                cname: &self.media.cname,
+                stream_ids: &t.stream_ids,
+                track_id: &t.track_id,
+            },
+        )))
     }
 
     /// W3C `setLocalDescription`. An empty `sdp` means "the offer or answer
@@ -113,6 +312,10 @@ impl PeerConnection {
         match desc.sdp_type {
             SdpType::Rollback => {
                 self.local = self.local.take().filter(|l| l.sdp_type == SdpType::Answer);
+                self.offer_layout = None;
+                for t in &mut self.media.transceivers {
+                    t.proposed_mid = None;
+                }
             }
             SdpType::Offer => {
                 let sdp = if desc.sdp.is_empty() {
@@ -125,6 +328,17 @@ impl PeerConnection {
                 if let Some(i) = applied.data_index {
                     self.data_mid = applied.desc.media[i].mid().map(Mid::new);
                 }
+                let Some(layout) = self.offer_layout.take() else {
+                    return Err(PeerError::InvalidDescription(
+                        "set_local_description(offer) needs an offer from this connection's create_offer".into(),
+                    ));
+                };
+                for t in &mut self.media.transceivers {
+                    if let Some(m) = t.proposed_mid.take() {
+                        t.mid = Some(m);
+                    }
+                }
+                self.layout = layout;
                 self.local = Some(applied);
                 self.start_gathering(now);
             }
@@ -136,20 +350,18 @@ impl PeerConnection {
                 };
                 let applied = Applied::new(SdpType::Answer, sdp.parse()?);
                 self.check_local(&applied)?;
-                match applied.data_index {
-                    Some(i) => {
-                        let m = &applied.desc.media[i];
-                        let setup = m.setup();
-                        if !matches!(setup, Some(Setup::Active | Setup::Passive)) {
-                            return Err(PeerError::InvalidDescription(
-                                "an answer's a=setup must be active or passive".into(),
-                            ));
-                        }
-                        self.transport.local_setup = setup;
-                        self.data_mid = m.mid().map(Mid::new);
+                if let Some(i) = applied.transport_index {
+                    let setup = applied.desc.media[i].setup();
+                    if !matches!(setup, Some(Setup::Active | Setup::Passive)) {
+                        return Err(PeerError::InvalidDescription(
+                            "an answer's a=setup must be active or passive".into(),
+                        ));
                     }
-                    None => self.data_mid = None,
+                    self.transport.local_setup = setup;
                 }
+                self.data_mid = applied
+                    .data_index
+                    .and_then(|i| applied.desc.media[i].mid().map(Mid::new));
                 self.local = Some(applied);
                 self.start_gathering(now);
             }
@@ -158,6 +370,7 @@ impl PeerConnection {
         }
         self.set_signaling(next);
         if desc.sdp_type == SdpType::Answer {
+            self.apply_media_answer()?;
             self.start_transport(now);
         }
         self.pump(now);
@@ -167,7 +380,7 @@ impl PeerConnection {
     /// Our own description must carry our credentials and fingerprint (no
     /// munging of what keeps the connection secure).
     fn check_local(&self, applied: &Applied) -> Result<(), PeerError> {
-        let Some(i) = applied.data_index else {
+        let Some(i) = applied.transport_index else {
             return Ok(());
         };
         let m = &applied.desc.media[i];
@@ -203,33 +416,54 @@ impl PeerConnection {
             }
             SdpType::Offer => {
                 let applied = Applied::new(SdpType::Offer, desc.sdp.parse()?);
-                let rt = match applied.data_index {
-                    Some(i) => Some(jsep::remote_transport(&applied.desc, i)?),
+                let rt = match applied.transport_index {
+                    Some(i) => Some(jsep::remote_transport(
+                        &applied.desc,
+                        i,
+                        applied.data_index,
+                    )?),
                     None => None,
                 };
+                // Read (and refuse) before anything changes.
+                let sections = read_media_sections(&applied.desc)?;
                 self.ensure_ice(false);
                 if let Some(rt) = &rt {
-                    if self.sctp.is_some() && rt.fingerprint != self.remote_fingerprint() {
+                    if self.transport_ready && rt.fingerprint != self.remote_fingerprint() {
                         return Err(PeerError::Unsupported(
                             "a new DTLS certificate in a renegotiation".into(),
                         ));
                     }
-                    self.data_mid = rt.mid.clone();
                     self.transport.apply_remote_ice(now, rt);
                 }
+                self.data_mid = applied
+                    .data_index
+                    .and_then(|i| applied.desc.media[i].mid().map(Mid::new));
+                self.apply_remote_offer_media(&applied, &sections);
                 self.transport.remote = rt;
                 self.remote = Some(applied);
             }
             SdpType::Answer => {
                 let applied = Applied::new(SdpType::Answer, desc.sdp.parse()?);
                 let offered = self.local.as_ref().is_some_and(|l| l.data_index.is_some());
-                let rt = match applied.data_index {
-                    Some(i) => Some(jsep::remote_transport(&applied.desc, i)?),
-                    None if offered => {
-                        return Err(PeerError::InvalidDescription(
-                            "the answer rejected the data-channel section".into(),
-                        ))
-                    }
+                if offered && applied.data_index.is_none() {
+                    return Err(PeerError::InvalidDescription(
+                        "the answer rejected the data-channel section".into(),
+                    ));
+                }
+                let local_len = self.local.as_ref().map_or(0, |l| l.desc.media.len());
+                if applied.desc.media.len() != local_len {
+                    return Err(PeerError::InvalidDescription(format!(
+                        "the answer has {} m-sections, the offer {local_len} (RFC 8829 §5.3.1: one per offered section, in order)",
+                        applied.desc.media.len()
+                    )));
+                }
+                read_media_sections(&applied.desc)?;
+                let rt = match applied.transport_index {
+                    Some(i) => Some(jsep::remote_transport(
+                        &applied.desc,
+                        i,
+                        applied.data_index,
+                    )?),
                     None => None,
                 };
                 if let Some(rt) = &rt {
@@ -251,9 +485,111 @@ impl PeerConnection {
         }
         self.set_signaling(next);
         if desc.sdp_type == SdpType::Answer {
+            self.apply_media_answer()?;
             self.start_transport(now);
         }
         self.pump(now);
+        Ok(())
+    }
+
+    /// A remote offer's audio and video sections: each is matched to a
+    /// transceiver by mid, else to an unassociated `add_track` one of its
+    /// kind, else gets a new recvonly transceiver (W3C §4.4.1.6 step
+    /// "process remote tracks"); a rejected one stops its transceiver.
+    fn apply_remote_offer_media(&mut self, applied: &Applied, sections: &[Option<MediaSection>]) {
+        let mut layout = Vec::with_capacity(applied.desc.media.len());
+        for (i, m) in applied.desc.media.iter().enumerate() {
+            if Some(i) == applied.data_index {
+                layout.push(Slot::Data(Mid::new(m.mid().unwrap_or("0"))));
+                continue;
+            }
+            let Some(sec) = &sections[i] else {
+                layout.push(Slot::Rejected(Box::new(m.clone())));
+                continue;
+            };
+            let Some(mid) = sec.mid.clone() else {
+                layout.push(Slot::Rejected(Box::new(m.clone())));
+                continue;
+            };
+            let found = self.media.by_mid(mid.as_str()).or_else(|| {
+                if sec.rejected {
+                    return None;
+                }
+                self.media.transceivers.iter().position(|t| {
+                    t.kind == sec.kind
+                        && t.mid.is_none()
+                        && t.proposed_mid.is_none()
+                        && !t.stopped
+                        && t.from_add_track
+                })
+            });
+            let idx = match found {
+                Some(i) => i,
+                None if sec.rejected => {
+                    layout.push(Slot::Rejected(Box::new(m.clone())));
+                    continue;
+                }
+                None => {
+                    let init = TransceiverInit {
+                        direction: RtpTransceiverDirection::RecvOnly,
+                        ..TransceiverInit::default()
+                    };
+                    let id = self.media.add(sec.kind, init, false, false);
+                    self.media.index(id).expect("just added")
+                }
+            };
+            let t = &mut self.media.transceivers[idx];
+            t.mid = Some(mid);
+            if sec.rejected {
+                t.stopped = true;
+            }
+            layout.push(if t.stopped {
+                Slot::Rejected(Box::new(m.clone()))
+            } else {
+                Slot::Media(t.id)
+            });
+            remote_track(t, sec, &mut self.events);
+        }
+        self.layout = layout;
+    }
+
+    /// Both descriptions are in: what each audio and video section
+    /// negotiated (RFC 8829 §5.10/§5.11), the directions, the tracks.
+    fn apply_media_answer(&mut self) -> Result<(), PeerError> {
+        let (Some(local), Some(remote)) = (&self.local, &self.remote) else {
+            return Ok(());
+        };
+        let we_answered = local.sdp_type == SdpType::Answer;
+        let locals = read_media_sections(&local.desc)?;
+        let remotes = read_media_sections(&remote.desc)?;
+        for (l, r) in locals.iter().zip(&remotes) {
+            let (Some(l), Some(r)) = (l, r) else { continue };
+            let Some(i) = l.mid.as_ref().and_then(|m| self.media.by_mid(m.as_str())) else {
+                continue;
+            };
+            let t = &mut self.media.transceivers[i];
+            if l.rejected || r.rejected || t.stopped {
+                t.stopped = true;
+                t.negotiated = None;
+                t.current_direction = None;
+                if std::mem::take(&mut t.track_fired) {
+                    self.events
+                        .push_back(PeerEvent::TrackEnded { transceiver: t.id });
+                }
+                continue;
+            }
+            let answer = if we_answered { l } else { r };
+            let n = Negotiated::from_answer(answer, r);
+            if n.codecs.is_empty() {
+                t.negotiated = None;
+                t.current_direction = Some(RtpTransceiverDirection::Inactive);
+                continue;
+            }
+            t.current_direction = Some(l.direction.intersect(r.direction.reverse()));
+            t.negotiated = Some(n);
+            remote_track(t, r, &mut self.events);
+        }
+        self.media.reset_routes();
         Ok(())
     }
 
@@ -275,7 +611,13 @@ impl PeerConnection {
         let (Some(rt), Some(setup)) = (&self.transport.remote, self.transport.local_setup) else {
             return;
         };
+        self.transport_ready = true;
         let peer_max = rt.max_message_size;
+        let data = self.local.as_ref().is_some_and(|l| l.data_index.is_some())
+            && self.remote.as_ref().is_some_and(|r| r.data_index.is_some());
+        if !data {
+            return;
+        }
         if self.sctp.is_none() {
             let role = match setup {
                 Setup::Active => tern_sctp::DtlsRole::Client,
@@ -323,7 +665,7 @@ impl PeerConnection {
     pub fn local_description(&self) -> Option<RtcSessionDescription> {
         let l = self.local.as_ref()?;
         let mut d: SessionDescription = l.desc.clone();
-        if let Some(i) = l.data_index {
+        if let Some(i) = l.transport_index {
             let m = &mut d.media[i];
             m.remove_attributes("candidate");
             m.remove_attributes("end-of-candidates");
@@ -368,7 +710,14 @@ impl PeerConnection {
                 "add_ice_candidate before set_remote_description".into(),
             ));
         };
-        let data_idx = remote.data_index;
+        let bundled: Vec<(usize, Option<String>)> = remote
+            .desc
+            .media
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.port != 0)
+            .map(|(i, m)| (i, m.mid().map(str::to_string)))
+            .collect();
         let Some(ice) = &mut self.transport.ice else {
             return Err(PeerError::InvalidState("no ICE agent".into()));
         };
@@ -380,9 +729,12 @@ impl PeerConnection {
                 return Ok(());
             }
         };
+        // Every accepted section shares the one BUNDLE transport.
         let for_data = match (&c.sdp_mid, c.sdp_m_line_index) {
-            (Some(mid), _) => Some(mid.as_str()) == self.data_mid.as_ref().map(Mid::as_str),
-            (None, Some(i)) => Some(usize::from(i)) == data_idx,
+            (Some(mid), _) => bundled
+                .iter()
+                .any(|(_, m)| m.as_deref() == Some(mid.as_str())),
+            (None, Some(i)) => bundled.iter().any(|(x, _)| *x == usize::from(i)),
             (None, None) => {
                 return Err(PeerError::InvalidCandidate(
                     "a candidate needs sdp_mid or sdp_m_line_index".into(),
@@ -417,5 +769,83 @@ impl PeerConnection {
     /// Whether a data channel is waiting for its first negotiation.
     pub(crate) fn needs_data_section(&self) -> bool {
         self.data_mid.is_none()
+    }
+}
+
+/// An m-line of the layout every description of the connection keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Slot {
+    /// The data section.
+    Data(Mid),
+    /// A transceiver's section.
+    Media(TransceiverId),
+    /// A section neither side uses, as the peer wrote it.
+    Rejected(Box<MediaDescription>),
+}
+
+impl Slot {
+    fn mid(&self, pc: &PeerConnection) -> Option<String> {
+        match self {
+            Slot::Data(m) => Some(m.to_string()),
+            Slot::Media(id) => {
+                let t = &pc.media.transceivers[pc.media.index(*id)?];
+                t.mid
+                    .clone()
+                    .or_else(|| t.proposed_mid.clone())
+                    .map(|m| m.to_string())
+            }
+            Slot::Rejected(m) => m.mid().map(str::to_string),
+        }
+    }
+}
+
+/// The direction a transceiver offers: without a track it cannot send.
+fn offer_direction(d: RtpTransceiverDirection, has_track: bool) -> RtpTransceiverDirection {
+    if has_track {
+        d
+    } else {
+        RtpTransceiverDirection::from_flags(false, d.receives())
+    }
+}
+
+/// Each section read as audio or video (`None` for data and for what is
+/// not audio or video).
+fn read_media_sections(d: &SessionDescription) -> Result<Vec<Option<MediaSection>>, PeerError> {
+    d.media
+        .iter()
+        .map(|m| {
+            if media::media_kind(m).is_none() {
+                return Ok(None);
+            }
+            let s = media::read_media(m)?;
+            if s.mid.is_none() && !s.rejected {
+                return Err(PeerError::InvalidDescription(format!(
+                    "an m={} section without a=mid (tern bundles every section and needs mids, RFC 8843)",
+                    m.kind
+                )));
+            }
+            Ok(Some(s))
+        })
+        .collect()
+}
+
+/// The peer's track on a transceiver: its msid, and the `track` event
+/// when the peer starts sending (or `TrackEnded` when it stops).
+fn remote_track(
+    t: &mut Transceiver,
+    sec: &MediaSection,
+    events: &mut std::collections::VecDeque<PeerEvent>,
+) {
+    let remote_sends = !sec.rejected && sec.direction.sends();
+    if let Some((streams, track)) = &sec.msid {
+        t.remote_stream_ids.clone_from(streams);
+        t.remote_track_id.clone_from(track);
+    }
+    if remote_sends && t.direction.receives() && !t.track_fired && !t.stopped {
+        t.track_fired = true;
+        events.push_back(crate::connection::media::track_event(t));
+    } else if !remote_sends && t.track_fired {
+        t.track_fired = false;
+        events.push_back(PeerEvent::TrackEnded { transceiver: t.id });
     }
 }

@@ -14,10 +14,12 @@ pub enum Timer {
     Dtls,
     /// SCTP: retransmission (T3-rtx), delayed SACK, heartbeat, reset.
     Sctp,
+    /// Media: an RTCP report, a NACK retry, transport-wide feedback.
+    Media,
 }
 
 impl Timer {
-    const ALL: [Timer; 3] = [Timer::Ice, Timer::Dtls, Timer::Sctp];
+    const ALL: [Timer; 4] = [Timer::Ice, Timer::Dtls, Timer::Sctp, Timer::Media];
     const COUNT: usize = Self::ALL.len();
 
     fn index(self) -> usize {
@@ -25,6 +27,7 @@ impl Timer {
             Timer::Ice => 0,
             Timer::Dtls => 1,
             Timer::Sctp => 2,
+            Timer::Media => 3,
         }
     }
 }

@@ -305,7 +305,7 @@ impl Transport {
         self.dtls.as_ref().is_some_and(|d| d.is_connected())
     }
 
-    fn send_datagram(&mut self, d: Vec<u8>) {
+    pub fn send_datagram(&mut self, d: Vec<u8>) {
         match self.path() {
             Some((local, remote)) => {
                 // The agent wraps it for the TURN server when `local` is a
@@ -386,7 +386,7 @@ impl Transport {
                     d.handle_timeout(now);
                 }
             }
-            Timer::Sctp => {}
+            Timer::Sctp | Timer::Media => {}
         }
     }
 

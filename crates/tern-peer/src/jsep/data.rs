@@ -13,15 +13,18 @@ pub(crate) const DATA_FORMAT: &str = "webrtc-datachannel";
 /// The SCTP port we use and require (RFC 8841; every browser uses 5000).
 pub(crate) const SCTP_PORT: u16 = 5000;
 
-/// The index of the data section: the first `m=application` with our
+/// Whether `m` is a data section we use: `m=application` with our
 /// protocol and format and a non-zero port.
+pub(crate) fn is_data(m: &MediaDescription) -> bool {
+    m.kind == "application"
+        && m.port != 0
+        && m.protocol.eq_ignore_ascii_case(DATA_PROTOCOL)
+        && m.formats.iter().any(|f| f == DATA_FORMAT)
+}
+
+/// The index of the data section (the first one; others are rejected).
 pub(crate) fn data_section(d: &SessionDescription) -> Option<usize> {
-    d.media.iter().position(|m| {
-        m.kind == "application"
-            && m.port != 0
-            && m.protocol.eq_ignore_ascii_case(DATA_PROTOCOL)
-            && m.formats.iter().any(|f| f == DATA_FORMAT)
-    })
+    d.media.iter().position(is_data)
 }
 
 /// The peer's `a=max-message-size` (RFC 8841 §6: absent means 64 KiB, 0

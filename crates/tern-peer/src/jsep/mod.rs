@@ -1,13 +1,15 @@
 //! JSEP (RFC 8829): the descriptions we write and what we take from the
 //! peer's. This module holds what every m-section shares (the transport of a
 //! BUNDLE group: ICE credentials, candidates, DTLS fingerprint and role) and
-//! the session level; each m-section kind has its own module (`data`). Only
-//! `m=application UDP/DTLS/SCTP webrtc-datachannel` is accepted so far;
-//! other sections are answered with port 0 (rejected).
+//! the session level; each m-section kind has its own module (`data` for
+//! `m=application UDP/DTLS/SCTP webrtc-datachannel`, `media` for audio and
+//! video). Sections of other kinds or profiles are answered with port 0
+//! (rejected). Every accepted section is bundled on one transport.
 
 mod data;
+pub(crate) mod media;
 
-pub(crate) use data::{data_section, SCTP_PORT};
+pub(crate) use data::{data_media, data_section, SCTP_PORT};
 
 use tern_ice::Credentials;
 use tern_sdp::{
@@ -43,7 +45,6 @@ impl std::fmt::Display for Mid {
 /// What we take from the peer's description.
 #[derive(Debug, Clone)]
 pub(crate) struct RemoteTransport {
-    pub mid: Option<Mid>,
     pub creds: Credentials,
     pub lite: bool,
     pub fingerprint: [u8; 32],
@@ -72,15 +73,37 @@ fn either<'a>(d: &'a SessionDescription, m: &'a MediaDescription, name: &str) ->
     m.attribute(name).or_else(|| d.attribute(name))
 }
 
-/// Reads and checks the peer's data section.
+/// The section carrying the BUNDLE group's transport: the first mid of the
+/// group that is not rejected (RFC 8843 §7.2.1, the "offerer tagged"
+/// section), else the first section we can use.
+pub(crate) fn transport_section(d: &SessionDescription) -> Option<usize> {
+    let usable =
+        |m: &MediaDescription| m.port != 0 && (data::is_data(m) || media::media_kind(m).is_some());
+    if let Some(g) = d.groups().into_iter().find(|g| g.semantics == "BUNDLE") {
+        for mid in &g.mids {
+            if let Some(i) = d
+                .media
+                .iter()
+                .position(|m| m.mid() == Some(mid.as_str()) && usable(m))
+            {
+                return Some(i);
+            }
+        }
+    }
+    d.media.iter().position(usable)
+}
+
+/// Reads and checks the peer's transport (from section `idx`) and its
+/// data section's limits (`data_idx`).
 pub(crate) fn remote_transport(
     d: &SessionDescription,
     idx: usize,
+    data_idx: Option<usize>,
 ) -> Result<RemoteTransport, PeerError> {
     let m = &d.media[idx];
     let bad = |s: &str| Err(PeerError::InvalidDescription(s.to_string()));
     let (Some(ufrag), Some(pwd)) = (either(d, m, "ice-ufrag"), either(d, m, "ice-pwd")) else {
-        return bad("the data section has no a=ice-ufrag and a=ice-pwd");
+        return bad("the BUNDLE section has no a=ice-ufrag and a=ice-pwd");
     };
     let mut fps = m.fingerprints();
     if fps.is_empty() {
@@ -96,11 +119,13 @@ pub(crate) fn remote_transport(
     fingerprint.copy_from_slice(&fp.value);
     let setup = match either(d, m, "setup") {
         Some(v) => v.parse::<Setup>().map_err(PeerError::InvalidDescription)?,
-        None => return bad("the data section has no a=setup"),
+        None => return bad("the BUNDLE section has no a=setup"),
     };
-    let max_message_size = data::remote_max_message_size(m)?;
+    let max_message_size = match data_idx {
+        Some(i) => data::remote_max_message_size(&d.media[i])?,
+        None => 65_536,
+    };
     Ok(RemoteTransport {
-        mid: m.mid().map(Mid::new),
         creds: Credentials {
             ufrag: ufrag.to_string(),
             pwd: pwd.to_string(),
@@ -144,70 +169,25 @@ pub(crate) fn push_transport_attributes(p: &LocalParams, m: &mut MediaDescriptio
     m.push_attribute(p.setup.to_attribute());
 }
 
-fn session(p: &LocalParams) -> SessionDescription {
+/// A description: the session level, the BUNDLE group of `bundle` (when
+/// not empty) and the sections in order.
+pub(crate) fn session_with(
+    p: &LocalParams,
+    bundle: Vec<String>,
+    sections: Vec<MediaDescription>,
+) -> SessionDescription {
     let mut d = SessionDescription::new(p.session_id, p.session_version);
-    d.push_attribute(Attribute::new("msid-semantic", " WMS"));
-    d
-}
-
-/// An offer: one data section with `mid` when there is one to offer.
-pub(crate) fn build_offer(p: &LocalParams, data_mid: Option<&Mid>) -> SessionDescription {
-    let mut d = session(p);
-    if let Some(mid) = data_mid {
-        d.attributes.insert(
-            0,
+    if !bundle.is_empty() {
+        d.push_attribute(
             Group {
                 semantics: "BUNDLE".into(),
-                mids: vec![mid.to_string()],
+                mids: bundle,
             }
             .to_attribute(),
         );
-        d.media.push(data::data_media(p, mid.as_str()));
     }
-    d
-}
-
-/// The answer to `offer`: the data section at `data_idx` accepted, every
-/// other section rejected (port 0), in the offer's order (JSEP §5.3.1).
-pub(crate) fn build_answer(
-    offer: &SessionDescription,
-    data_idx: Option<usize>,
-    p: &LocalParams,
-) -> SessionDescription {
-    let mut d = session(p);
-    for (i, om) in offer.media.iter().enumerate() {
-        if Some(i) == data_idx {
-            let mid = om.mid().unwrap_or("0").to_string();
-            d.media.push(data::data_media(p, &mid));
-            let bundled = offer
-                .groups()
-                .iter()
-                .any(|g| g.semantics == "BUNDLE" && g.mids.contains(&mid));
-            if bundled {
-                d.attributes.insert(
-                    0,
-                    Group {
-                        semantics: "BUNDLE".into(),
-                        mids: vec![mid],
-                    }
-                    .to_attribute(),
-                );
-            }
-        } else {
-            let formats: Vec<&str> = om.formats.iter().map(String::as_str).collect();
-            let mut m = MediaDescription::new(&om.kind, 0, &om.protocol, &formats);
-            m.connection = Some(Connection {
-                net_type: "IN".into(),
-                addr_type: "IP4".into(),
-                address: "0.0.0.0".into(),
-            });
-            if let Some(mid) = om.mid() {
-                m.push_attribute(Attribute::new("mid", mid));
-            }
-            m.push_attribute(Attribute::flag("inactive"));
-            d.media.push(m);
-        }
-    }
+    d.push_attribute(Attribute::new("msid-semantic", " WMS"));
+    d.media = sections;
     d
 }
 
@@ -220,5 +200,27 @@ pub(crate) fn answer_setup(remote: Setup) -> Result<Setup, PeerError> {
         _ => Err(PeerError::InvalidDescription(format!(
             "a=setup:{remote} leaves no DTLS role for us"
         ))),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Parameters for writing sections in tests.
+    pub(crate) fn params() -> LocalParams {
+        LocalParams {
+            session_id: 1,
+            session_version: 2,
+            creds: Credentials {
+                ufrag: "abcd".into(),
+                pwd: "0123456789012345678901".into(),
+            },
+            fingerprint: [7; 32],
+            setup: Setup::ActPass,
+            max_message_size: 262_144,
+            candidates: vec![],
+            end_of_candidates: false,
+        }
     }
 }
