@@ -25,8 +25,6 @@ pub struct TransportCounters {
     pub bytes_sent: u64,
     /// Bytes received.
     pub bytes_received: u64,
-    /// RTP/RTCP received before media is supported: dropped.
-    pub dropped_rtp: u64,
     /// Datagrams no protocol claims (RFC 7983): dropped.
     pub dropped_unknown: u64,
     /// DTLS that arrived before the remote description beyond what is kept

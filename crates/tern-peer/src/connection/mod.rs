@@ -271,7 +271,17 @@ impl PeerConnection {
         counters.bytes_received += data.len() as u64;
         // RFC 7983 §7: demultiplex on the first byte.
         match first {
-            0..=3 => self.transport.receive_stun(now, from, to, &data),
+            // STUN, and TURN ChannelData (RFC 7983 §7: 64–79) relaying the
+            // peer's DTLS or SRTP.
+            0..=3 | 64..=79 => {
+                if let Some(srtp) = self.transport.receive_stun(now, from, to, &data) {
+                    let mut out = Vec::new();
+                    self.media.receive(now, srtp, &mut self.events, &mut out);
+                    for d in out {
+                        self.transport.send_datagram(d);
+                    }
+                }
+            }
             20..=63 => {
                 self.transport.note_dtls_path(from, to);
                 let ready = self.transport_ready;

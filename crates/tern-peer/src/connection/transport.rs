@@ -117,14 +117,7 @@ impl Transport {
 
     pub fn ensure_ice(&mut self, controlling: bool, cfg: IceConfig, rngs: &mut Rngs) {
         if self.ice.is_none() {
-            // No TURN channels: the connection's first-byte demux (RFC 7983)
-            // does not pass ChannelData (64–79) to `receive_stun` yet, so
-            // relayed data goes as Send/Data indications, which it does.
-            let cfg = IceConfig {
-                controlling,
-                turn_channels: false,
-                ..cfg
-            };
+            let cfg = IceConfig { controlling, ..cfg };
             self.ice = Some(IceAgent::new(cfg, rngs.next()));
         }
     }
@@ -226,15 +219,22 @@ impl Transport {
         }
     }
 
-    /// A STUN datagram (RFC 7983: first byte 0–3) for the ICE agent. A Data
-    /// indication from a TURN server carrying the peer's DTLS is unwrapped
-    /// and handled as DTLS from the peer on our relayed address; DTLS's
-    /// application data then comes out of `poll_dtls_event`.
-    pub fn receive_stun(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+    /// A STUN or TURN ChannelData datagram (RFC 7983: first byte 0–3 or
+    /// 64–79) for the ICE agent. What a TURN server relays from the peer is
+    /// unwrapped: DTLS is handled as DTLS from the peer on our relayed
+    /// address (its application data then comes out of `poll_dtls_event`);
+    /// SRTP is returned for the media layer.
+    pub fn receive_stun(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: &[u8],
+    ) -> Option<Vec<u8>> {
         self.last_now = Some(now);
-        let Some(ice) = &mut self.ice else { return };
+        let ice = self.ice.as_mut()?;
         let Received::Relayed { from, to, data } = ice.handle_datagram(now, from, to, data) else {
-            return;
+            return None;
         };
         match data.first() {
             Some(20..=63) => {
@@ -251,9 +251,13 @@ impl Transport {
                     }
                 }
             }
-            Some(128..=191) => self.counters.dropped_rtp += 1,
+            Some(128..=191) => {
+                ice.record_data_received(from, to, data.len());
+                return Some(data.to_vec());
+            }
             _ => self.counters.dropped_unknown += 1,
         }
+        None
     }
 
     /// Where the peer's DTLS comes from: the path of last resort for ours.
