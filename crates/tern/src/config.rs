@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tern_crypto::cert::Certificate;
-use tern_peer::RandomSource;
+use tern_peer::{MediaConfig, RandomSource};
 use tern_sctp::SctpConfig;
 
 /// A STUN (or, later, TURN) server (W3C `RTCIceServer`).
@@ -37,6 +37,8 @@ pub struct RtcConfiguration {
     pub send_high_water: usize,
     /// Randomness (seeded only for tests).
     pub random: RandomSource,
+    /// Codecs and media behaviour.
+    pub media: MediaConfig,
 }
 
 impl Default for RtcConfiguration {
@@ -48,6 +50,7 @@ impl Default for RtcConfiguration {
             sctp: SctpConfig::default(),
             send_high_water: 4 << 20,
             random: RandomSource::Os,
+            media: MediaConfig::default(),
         }
     }
 }

@@ -15,13 +15,15 @@ use bytes::Bytes;
 use tern_ice::{IceConnectionState, IceGatheringState};
 use tern_peer::{
     ChannelId, ChannelInfo, DataChannelInit, DataChannelMessage, DataChannelState,
-    IceCandidateInit, OfferOptions, PeerConnection as Core, PeerConnectionState, PeerEvent,
-    PeerStats, RtcSessionDescription, SignalingState,
+    IceCandidateInit, MediaKind, OfferOptions, PeerConnection as Core, PeerConnectionState,
+    PeerEvent, PeerStats, RtcSessionDescription, RtpCodecParameters, RtpPacketReceived,
+    RtpPacketToSend, SignalingState, TransceiverId, TransceiverInit,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::channel::DataChannel;
 use crate::socket::{readable, Socket};
+use crate::track::{LocalTrack, RemoteTrack, TRACK_QUEUE};
 use crate::Error;
 
 /// Connections whose driver is running (for leak checks).
@@ -45,6 +47,14 @@ pub(crate) enum Command {
     BufferedAmount(ChannelId, oneshot::Sender<usize>),
     Stats(oneshot::Sender<PeerStats>),
     Close(oneshot::Sender<()>),
+    AddTrack(MediaKind, Vec<String>, Reply<LocalTrack>),
+    AddTransceiver(MediaKind, TransceiverInit, Reply<LocalTrack>),
+    RemoveTrack(TransceiverId, Reply<()>),
+    /// A sample at an RTP timestamp; replies with the codec's clock rate.
+    WriteFrame(TransceiverId, u32, Bytes, Reply<u32>),
+    WriteRtp(TransceiverId, Option<u8>, u32, bool, Bytes, Reply<()>),
+    RequestKeyframe(TransceiverId),
+    Codecs(TransceiverId, oneshot::Sender<Vec<RtpCodecParameters>>),
 }
 
 /// Sends a command made around a reply channel and waits for the reply.
@@ -89,6 +99,8 @@ pub enum PeerConnectionEvent {
     NegotiationNeeded,
     /// The peer opened a channel (`datachannel`).
     DataChannel(DataChannel),
+    /// The peer sends media (`track`).
+    Track(RemoteTrack),
 }
 
 impl std::fmt::Debug for PeerConnectionEvent {
@@ -109,6 +121,7 @@ impl std::fmt::Debug for PeerConnectionEvent {
             }
             PeerConnectionEvent::NegotiationNeeded => write!(f, "NegotiationNeeded"),
             PeerConnectionEvent::DataChannel(c) => write!(f, "DataChannel({:?})", c.label()),
+            PeerConnectionEvent::Track(t) => write!(f, "Track({} {})", t.kind(), t.mid()),
         }
     }
 }
@@ -140,6 +153,12 @@ pub(crate) struct Driver {
     pub high_water: usize,
     stalled: Option<Stalled>,
     batch: Vec<u8>,
+    /// Remote tracks' packet queues.
+    tracks: HashMap<TransceiverId, mpsc::Sender<RtpPacketReceived>>,
+    /// Keyframe requests per local track.
+    keyframes: HashMap<TransceiverId, watch::Sender<u64>>,
+    /// Packets dropped because a remote track's reader fell behind.
+    pub dropped_track_packets: u64,
 }
 
 impl Driver {
@@ -163,6 +182,9 @@ impl Driver {
             high_water,
             stalled: None,
             batch: Vec::with_capacity(64 * 1024),
+            tracks: HashMap::new(),
+            keyframes: HashMap::new(),
+            dropped_track_packets: 0,
         }
     }
 
@@ -255,6 +277,15 @@ impl Driver {
                 tracing::debug!("send to {}: {e}", t.destination);
             }
         }
+    }
+
+    fn local_track(&mut self, id: TransceiverId, kind: MediaKind) -> Result<LocalTrack, Error> {
+        let (tx, rx) = watch::channel(0);
+        self.keyframes.insert(id, tx);
+        let cmd = self.weak_commands.upgrade().ok_or(Error::Closed)?;
+        // RFC 3550 §5.1: a random initial timestamp.
+        let first = rand_u32();
+        Ok(LocalTrack::new(id, kind, cmd, rx, first))
     }
 
     fn publish_states(&self) {
@@ -351,6 +382,56 @@ impl Driver {
                         for w in s.waiters.drain(..) {
                             let _ = w.send(Ok(()));
                         }
+                    }
+                    continue;
+                }
+                PeerEvent::Track {
+                    transceiver,
+                    mid,
+                    kind,
+                    stream_ids,
+                    track_id,
+                } => {
+                    let (tx, rx) = mpsc::channel(TRACK_QUEUE);
+                    self.tracks.insert(transceiver, tx);
+                    let codecs = self
+                        .core
+                        .transceiver_mut(transceiver)
+                        .map(|t| t.codecs())
+                        .unwrap_or_default();
+                    let Some(cmd) = self.weak_commands.upgrade() else {
+                        continue;
+                    };
+                    Stalled::Event(PeerConnectionEvent::Track(RemoteTrack::new(
+                        transceiver,
+                        kind,
+                        mid.to_string(),
+                        stream_ids,
+                        track_id,
+                        codecs,
+                        cmd,
+                        rx,
+                    )))
+                }
+                PeerEvent::Rtp {
+                    transceiver,
+                    packet,
+                } => {
+                    if let Some(tx) = self.tracks.get(&transceiver) {
+                        if tx.try_send(packet).is_err() {
+                            self.dropped_track_packets += 1;
+                        }
+                    }
+                    continue;
+                }
+                PeerEvent::TrackEnded { transceiver } => {
+                    // The reader's queue ends: read_rtp/read_frame give None.
+                    self.tracks.remove(&transceiver);
+                    continue;
+                }
+                PeerEvent::KeyframeRequest { transceiver, .. } => {
+                    if let Some(w) = self.keyframes.get(&transceiver) {
+                        w.send_modify(|n| *n += 1);
                     }
                     continue;
                 }
@@ -461,10 +542,74 @@ impl Driver {
             Command::Stats(r) => {
                 let _ = r.send(core.stats());
             }
+            Command::AddTrack(kind, streams, r) => {
+                let res = core
+                    .add_track(kind, streams, None)
+                    .map_err(Error::from)
+                    .and_then(|id| self.local_track(id, kind));
+                let _ = r.send(res);
+            }
+            Command::AddTransceiver(kind, init, r) => {
+                let res = core
+                    .add_transceiver(kind, init)
+                    .map_err(Error::from)
+                    .and_then(|id| self.local_track(id, kind));
+                let _ = r.send(res);
+            }
+            Command::RemoveTrack(id, r) => {
+                let _ = r.send(core.remove_track(id).map_err(Into::into));
+            }
+            Command::WriteFrame(id, ts, data, r) => {
+                let res = match core.transceiver_mut(id) {
+                    None => Err(Error::Closed),
+                    Some(mut t) => {
+                        let clock = t.codecs().first().map_or(90_000, |c| c.clock_rate);
+                        t.write_frame(now, None, ts, &data)
+                            .map(|()| clock)
+                            .map_err(Into::into)
+                    }
+                };
+                let _ = r.send(res);
+            }
+            Command::WriteRtp(id, pt, ts, marker, payload, r) => {
+                let res = match core.transceiver_mut(id) {
+                    None => Err(Error::Closed),
+                    Some(mut t) => t
+                        .write_rtp(
+                            now,
+                            &RtpPacketToSend {
+                                payload_type: pt,
+                                timestamp: ts,
+                                marker,
+                                payload: &payload,
+                            },
+                        )
+                        .map_err(Into::into),
+                };
+                let _ = r.send(res);
+            }
+            Command::RequestKeyframe(id) => {
+                if let Some(mut t) = core.transceiver_mut(id) {
+                    t.request_keyframe(now);
+                }
+            }
+            Command::Codecs(id, r) => {
+                let _ = r.send(
+                    core.transceiver_mut(id)
+                        .map(|t| t.codecs())
+                        .unwrap_or_default(),
+                );
+            }
             // `run` closes before it gets here; a stray one just answers.
             Command::Close(done) => {
                 let _ = done.send(());
             }
         }
     }
+}
+
+/// A random u32 from the OS (initial RTP timestamps).
+fn rand_u32() -> u32 {
+    use tern_crypto::Random;
+    tern_crypto::OsRandom.next_u32()
 }

@@ -30,6 +30,7 @@ mod driver;
 mod error;
 mod peer;
 mod socket;
+mod track;
 
 pub use channel::{DataChannel, DataChannelSender};
 pub use config::{IceServer, RtcConfiguration};
@@ -39,9 +40,11 @@ pub use peer::PeerConnection;
 pub use tern_ice::{IceConnectionState, IceGatheringState};
 pub use tern_peer::{
     Bytes, ChannelInfo, DataChannelInit, DataChannelMessage, DataChannelState, IceCandidateInit,
-    OfferOptions, PeerConnectionState, PeerStats, Priority, RandomSource, RtcSessionDescription,
-    SdpType, SignalingState,
+    KeyframeRequestKind, MediaConfig, MediaKind, OfferOptions, PeerConnectionState, PeerStats,
+    Priority, RandomSource, RtcSessionDescription, RtpCodecParameters, RtpPacketReceived,
+    RtpTransceiverDirection, SdpType, SignalingState, TransceiverId, TransceiverInit,
 };
+pub use track::{Frame, LocalTrack, RemoteTrack};
 
 /// How many connections have a running driver in this process (for
 /// checking that dropped connections are really gone).

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use tern_ice::{IceConnectionState, IceGatheringState};
 use tern_peer::{
-    DataChannelInit, IceCandidateInit, OfferOptions, PeerConfig, PeerConnectionState, PeerStats,
-    RtcSessionDescription, SignalingState,
+    DataChannelInit, IceCandidateInit, MediaKind, OfferOptions, PeerConfig, PeerConnectionState,
+    PeerStats, RtcSessionDescription, SignalingState, TransceiverInit,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -13,6 +13,7 @@ use crate::channel::DataChannel;
 use crate::config::RtcConfiguration;
 use crate::driver::{Command, Driver, PeerConnectionEvent, States};
 use crate::socket::{local_addresses, Socket};
+use crate::track::LocalTrack;
 use crate::Error;
 
 /// A WebRTC peer connection (W3C `RTCPeerConnection`) driven by a tokio
@@ -34,17 +35,30 @@ impl std::fmt::Debug for PeerConnection {
     }
 }
 
-/// Resolves `stun:host[:port]` URLs.
-async fn stun_servers(config: &RtcConfiguration) -> Result<Vec<SocketAddr>, Error> {
+/// Resolves `stun:host[:port]` and `turn:host[:port][?transport=udp]`
+/// URLs (RFC 7064, RFC 7065) into STUN and TURN servers.
+async fn ice_servers(
+    config: &RtcConfiguration,
+) -> Result<(Vec<SocketAddr>, Vec<tern_ice::TurnServerConfig>), Error> {
     let mut out = Vec::new();
+    let mut turn = Vec::new();
     for server in &config.ice_servers {
         for url in &server.urls {
-            let Some(rest) = url.strip_prefix("stun:") else {
+            let (is_turn, rest) = if let Some(r) = url.strip_prefix("stun:") {
+                (false, r)
+            } else if let Some(r) = url.strip_prefix("turn:") {
+                (true, r)
+            } else {
                 return Err(Error::IceServer(format!(
-                    "{url}: only stun: URLs are supported so far (TURN comes later)"
+                    "{url}: stun: and turn: URLs are supported (turns: and TCP to the TURN server are not yet)"
                 )));
             };
-            let rest = rest.split('?').next().unwrap_or(rest);
+            let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if is_turn && !query.is_empty() && query != "transport=udp" {
+                return Err(Error::IceServer(format!(
+                    "{url}: only UDP to the TURN server is supported so far"
+                )));
+            }
             let hostport = if rest
                 .rsplit_once(':')
                 .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
@@ -56,10 +70,21 @@ async fn stun_servers(config: &RtcConfiguration) -> Result<Vec<SocketAddr>, Erro
             let addrs = tokio::net::lookup_host(hostport.as_str())
                 .await
                 .map_err(|e| Error::IceServer(format!("{url}: {e}")))?;
-            out.extend(addrs);
+            if is_turn {
+                let (Some(user), Some(cred)) = (&server.username, &server.credential) else {
+                    return Err(Error::IceServer(format!(
+                        "{url}: a TURN server needs username and credential"
+                    )));
+                };
+                for a in addrs {
+                    turn.push(tern_ice::TurnServerConfig::udp(a, user, cred));
+                }
+            } else {
+                out.extend(addrs);
+            }
         }
     }
-    Ok(out)
+    Ok((out, turn))
 }
 
 impl PeerConnection {
@@ -83,14 +108,23 @@ impl PeerConnection {
             )));
         }
         let local_addresses: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
-        let core = tern_peer::PeerConnection::new(PeerConfig {
+        let (stun, turn) = ice_servers(&config).await?;
+        let mut ice = tern_ice::IceConfig::default();
+        ice.turn_servers = turn;
+        let mut core = tern_peer::PeerConnection::new(PeerConfig {
             host_addresses: local_addresses.clone(),
-            stun_servers: stun_servers(&config).await?,
+            stun_servers: stun,
+            ice,
+            media: config.media.clone(),
             certificate: config.certificate.clone(),
             sctp: config.sctp.clone(),
             random: config.random,
             ..PeerConfig::default()
         })?;
+        if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            #[allow(clippy::disallowed_methods)] // the driver side: real time enters here
+            core.set_wall_clock(std::time::Instant::now(), d);
+        }
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let (st_tx, st_rx) = watch::channel(States {
@@ -165,6 +199,31 @@ impl PeerConnection {
         let label = label.to_string();
         self.request(|r| Command::CreateChannel(label, init, r))
             .await?
+    }
+    /// W3C `addTrack(track, ...streams)`: a track of `kind` to send, on a
+    /// transceiver the peer's offer made or a new sendrecv one.
+    pub async fn add_track(
+        &self,
+        kind: MediaKind,
+        stream_ids: &[&str],
+    ) -> Result<LocalTrack, Error> {
+        let s = stream_ids.iter().map(|s| s.to_string()).collect();
+        self.request(|r| Command::AddTrack(kind, s, r)).await?
+    }
+    /// W3C `addTransceiver(kind, init)`; the handle sends when the
+    /// direction includes send.
+    pub async fn add_transceiver(
+        &self,
+        kind: MediaKind,
+        init: TransceiverInit,
+    ) -> Result<LocalTrack, Error> {
+        self.request(|r| Command::AddTransceiver(kind, init, r))
+            .await?
+    }
+    /// W3C `removeTrack`: stop sending the track (after renegotiation).
+    pub async fn remove_track(&self, track: &LocalTrack) -> Result<(), Error> {
+        let id = track.transceiver();
+        self.request(|r| Command::RemoveTrack(id, r)).await?
     }
     /// W3C `getStats`.
     pub async fn stats(&self) -> Result<PeerStats, Error> {

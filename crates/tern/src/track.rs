@@ -1,0 +1,302 @@
+//! Media tracks over the async connection: a [`LocalTrack`] sends encoded
+//! samples or ready RTP on its transceiver; a [`RemoteTrack`] hands out the
+//! peer's RTP packets or whole frames assembled by a jitter buffer.
+// The jitter buffer runs on real time here.
+#![allow(clippy::disallowed_methods)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tern_peer::{MediaKind, RtpCodecParameters, RtpPacketReceived, TransceiverId};
+use tern_rtp::frame::JitterEvent;
+use tern_rtp::{Codec, Depacketizer, JitterBuffer, JitterConfig};
+use tokio::sync::{mpsc, watch};
+
+use crate::driver::{request, Command};
+use crate::Error;
+
+/// RTP packets queued per remote track for the application; beyond this
+/// the oldest are not kept (real-time media is dropped, not stalled, and
+/// the drop is counted in `dropped_packets`).
+pub(crate) const TRACK_QUEUE: usize = 2048;
+
+/// A track we send (W3C `RTCRtpSender` with its track): encoded samples
+/// are packetized with the negotiated codec, or RTP is sent as given.
+#[derive(Debug)]
+pub struct LocalTrack {
+    pub(crate) id: TransceiverId,
+    pub(crate) kind: MediaKind,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) keyframes: watch::Receiver<u64>,
+    /// The RTP timestamp of the next sample, and the clock it runs at.
+    next_timestamp: u32,
+    clock_rate: Option<u32>,
+}
+
+impl LocalTrack {
+    pub(crate) fn new(
+        id: TransceiverId,
+        kind: MediaKind,
+        commands: mpsc::Sender<Command>,
+        keyframes: watch::Receiver<u64>,
+        first_timestamp: u32,
+    ) -> Self {
+        LocalTrack {
+            id,
+            kind,
+            commands,
+            keyframes,
+            next_timestamp: first_timestamp,
+            clock_rate: None,
+        }
+    }
+
+    /// The transceiver it sends on.
+    pub fn transceiver(&self) -> TransceiverId {
+        self.id
+    }
+
+    /// Audio or video.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+
+    /// Sends one encoded sample (an Opus packet, a VP8/VP9/AV1 frame, an
+    /// H.264/H.265 access unit in Annex B) lasting `duration`: it is
+    /// packetized with the first negotiated codec, stamped with the RTP
+    /// timestamp the previous samples' durations add up to, and the last
+    /// packet of a video frame gets the marker bit. The caller paces
+    /// samples in real time (one per `duration`).
+    pub async fn write_sample(&mut self, data: Bytes, duration: Duration) -> Result<(), Error> {
+        let ts = self.next_timestamp;
+        let id = self.id;
+        let clock = request(&self.commands, |r| Command::WriteFrame(id, ts, data, r)).await??;
+        self.clock_rate = Some(clock);
+        let ticks = duration.as_nanos() * u128::from(clock) / 1_000_000_000;
+        self.next_timestamp = ts.wrapping_add(ticks as u32);
+        Ok(())
+    }
+
+    /// Sends one RTP packet's payload with the given header fields; tern
+    /// fills in the SSRC, sequence number and header extensions, and keeps
+    /// it for retransmission.
+    pub async fn write_rtp(
+        &self,
+        payload_type: Option<u8>,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        let id = self.id;
+        request(&self.commands, |r| {
+            Command::WriteRtp(id, payload_type, timestamp, marker, payload, r)
+        })
+        .await?
+    }
+
+    /// Waits for the peer's next keyframe request (PLI or FIR) and returns
+    /// how many have come in all; `Err` once the connection is gone.
+    pub async fn keyframe_requested(&mut self) -> Result<u64, Error> {
+        self.keyframes.changed().await.map_err(|_| Error::Closed)?;
+        Ok(*self.keyframes.borrow())
+    }
+
+    /// Keyframe requests so far (without waiting).
+    pub fn keyframe_requests(&self) -> u64 {
+        *self.keyframes.borrow()
+    }
+
+    /// The codecs negotiated, the one sent by default first.
+    pub async fn codecs(&self) -> Result<Vec<RtpCodecParameters>, Error> {
+        let id = self.id;
+        request(&self.commands, |r| Command::Codecs(id, r)).await
+    }
+}
+
+/// A frame assembled from a remote track's packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The frame's bytes, as the payload format carries them (VP8/VP9/AV1
+    /// frames, H.264/H.265 Annex B access units, Opus packets).
+    pub data: Bytes,
+    /// Its RTP timestamp.
+    pub timestamp: u32,
+    /// Whether it decodes on its own.
+    pub keyframe: bool,
+    /// The payload type it came with.
+    pub payload_type: u8,
+}
+
+/// A track the peer sends (W3C `RTCRtpReceiver` with its track).
+pub struct RemoteTrack {
+    pub(crate) id: TransceiverId,
+    pub(crate) kind: MediaKind,
+    pub(crate) mid: String,
+    pub(crate) stream_ids: Vec<String>,
+    pub(crate) track_id: String,
+    pub(crate) codecs: Vec<RtpCodecParameters>,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) packets: mpsc::Receiver<RtpPacketReceived>,
+    jitter: Option<(u8, JitterBuffer<Box<dyn Depacketizer + Send>>)>,
+    buf: Vec<u8>,
+    /// Frames given up (a gap that was not repaired in time).
+    pub lost_frames: u64,
+}
+
+impl std::fmt::Debug for RemoteTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteTrack")
+            .field("kind", &self.kind)
+            .field("mid", &self.mid)
+            .field("track_id", &self.track_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteTrack {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: TransceiverId,
+        kind: MediaKind,
+        mid: String,
+        stream_ids: Vec<String>,
+        track_id: String,
+        codecs: Vec<RtpCodecParameters>,
+        commands: mpsc::Sender<Command>,
+        packets: mpsc::Receiver<RtpPacketReceived>,
+    ) -> Self {
+        RemoteTrack {
+            id,
+            kind,
+            mid,
+            stream_ids,
+            track_id,
+            codecs,
+            commands,
+            packets,
+            jitter: None,
+            buf: Vec::new(),
+            lost_frames: 0,
+        }
+    }
+
+    /// The transceiver receiving it.
+    pub fn transceiver(&self) -> TransceiverId {
+        self.id
+    }
+    /// Audio or video.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+    /// Its section's mid.
+    pub fn mid(&self) -> &str {
+        &self.mid
+    }
+    /// The peer's msid stream ids.
+    pub fn stream_ids(&self) -> &[String] {
+        &self.stream_ids
+    }
+    /// The peer's track id.
+    pub fn id(&self) -> &str {
+        &self.track_id
+    }
+    /// The codecs negotiated for it (asked of the connection: a track can
+    /// be announced by the peer's offer before the answer fixes them).
+    pub async fn codecs(&mut self) -> Result<Vec<RtpCodecParameters>, Error> {
+        let id = self.id;
+        self.codecs = request(&self.commands, |r| Command::Codecs(id, r)).await?;
+        Ok(self.codecs.clone())
+    }
+
+    /// The next RTP packet (RTX unwrapped, duplicates dropped); `None` once
+    /// the peer stopped sending or the connection is gone.
+    pub async fn read_rtp(&mut self) -> Option<RtpPacketReceived> {
+        self.packets.recv().await
+    }
+
+    /// The next complete frame, in order, from a jitter buffer that
+    /// reorders, waits for retransmissions and skips what cannot be
+    /// completed (asking the peer for a keyframe then); `None` once the
+    /// track ended. Payload types tern has no depacketizer for are skipped.
+    pub async fn read_frame(&mut self) -> Option<Frame> {
+        loop {
+            let now = std::time::Instant::now();
+            if let Some((pt, jb)) = &mut self.jitter {
+                while let Some(ev) = jb.poll(now, &mut self.buf) {
+                    match ev {
+                        JitterEvent::Frame(f) => {
+                            let data = Bytes::copy_from_slice(&self.buf[..f.len]);
+                            return Some(Frame {
+                                data,
+                                timestamp: f.timestamp,
+                                keyframe: f.keyframe,
+                                payload_type: *pt,
+                            });
+                        }
+                        JitterEvent::Lost(l) => {
+                            self.lost_frames += 1;
+                            if l.need_keyframe {
+                                let _ = self.commands.try_send(Command::RequestKeyframe(self.id));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let deadline = self.jitter.as_ref().and_then(|(_, jb)| jb.poll_timeout());
+            let packet = match deadline {
+                Some(d) => {
+                    let d = tokio::time::Instant::from_std(d);
+                    match tokio::time::timeout_at(d, self.packets.recv()).await {
+                        Ok(p) => p,
+                        Err(_) => continue,
+                    }
+                }
+                None => self.packets.recv().await,
+            };
+            let p = packet?;
+            let need_new = self
+                .jitter
+                .as_ref()
+                .is_none_or(|(pt, _)| *pt != p.payload_type);
+            if need_new {
+                if !self.codecs.iter().any(|c| c.payload_type == p.payload_type) {
+                    let _ = self.codecs().await;
+                }
+                let Some(codec) = self
+                    .codecs
+                    .iter()
+                    .find(|c| c.payload_type == p.payload_type)
+                    .and_then(|c| c.codec())
+                else {
+                    continue;
+                };
+                self.jitter = Some((
+                    p.payload_type,
+                    JitterBuffer::new(depacketizer(codec), JitterConfig::default()),
+                ));
+            }
+            if let Some((_, jb)) = &mut self.jitter {
+                jb.push(
+                    p.sequence_number,
+                    p.timestamp,
+                    p.marker,
+                    &p.payload,
+                    p.arrival,
+                );
+            }
+        }
+    }
+
+    /// `requestKeyframe`: a PLI to the peer (rate-limited).
+    pub async fn request_keyframe(&self) -> Result<(), Error> {
+        self.commands
+            .send(Command::RequestKeyframe(self.id))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+}
+
+fn depacketizer(c: Codec) -> Box<dyn Depacketizer + Send> {
+    c.depacketizer()
+}
