@@ -109,8 +109,10 @@ impl PeerConnection {
         }
         let local_addresses: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
         let (stun, turn) = ice_servers(&config).await?;
-        let mut ice = tern_ice::IceConfig::default();
-        ice.turn_servers = turn;
+        let ice = tern_ice::IceConfig {
+            turn_servers: turn,
+            ..Default::default()
+        };
         let mut core = tern_peer::PeerConnection::new(PeerConfig {
             host_addresses: local_addresses.clone(),
             stun_servers: stun,
@@ -119,10 +121,10 @@ impl PeerConnection {
             certificate: config.certificate.clone(),
             sctp: config.sctp.clone(),
             random: config.random,
-            ..PeerConfig::default()
         })?;
+        // The driver side: real time enters here.
+        #[allow(clippy::disallowed_methods)]
         if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            #[allow(clippy::disallowed_methods)] // the driver side: real time enters here
             core.set_wall_clock(std::time::Instant::now(), d);
         }
         let (cmd_tx, cmd_rx) = mpsc::channel(256);

@@ -127,6 +127,8 @@ pub struct Frame {
     pub payload_type: u8,
 }
 
+type Jitter = JitterBuffer<Box<dyn Depacketizer + Send>>;
+
 /// A track the peer sends (W3C `RTCRtpReceiver` with its track).
 pub struct RemoteTrack {
     pub(crate) id: TransceiverId,
@@ -137,7 +139,8 @@ pub struct RemoteTrack {
     pub(crate) codecs: Vec<RtpCodecParameters>,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) packets: mpsc::Receiver<RtpPacketReceived>,
-    jitter: Option<(u8, JitterBuffer<Box<dyn Depacketizer + Send>>)>,
+    /// The payload type being assembled and its jitter buffer.
+    jitter: Option<Box<(u8, Jitter)>>,
     buf: Vec<u8>,
     /// Frames given up (a gap that was not repaired in time).
     pub lost_frames: u64,
@@ -221,7 +224,8 @@ impl RemoteTrack {
     pub async fn read_frame(&mut self) -> Option<Frame> {
         loop {
             let now = std::time::Instant::now();
-            if let Some((pt, jb)) = &mut self.jitter {
+            if let Some(j) = &mut self.jitter {
+                let (pt, jb) = &mut **j;
                 while let Some(ev) = jb.poll(now, &mut self.buf) {
                     match ev {
                         JitterEvent::Frame(f) => {
@@ -243,7 +247,7 @@ impl RemoteTrack {
                     }
                 }
             }
-            let deadline = self.jitter.as_ref().and_then(|(_, jb)| jb.poll_timeout());
+            let deadline = self.jitter.as_ref().and_then(|j| j.1.poll_timeout());
             let packet = match deadline {
                 Some(d) => {
                     let d = tokio::time::Instant::from_std(d);
@@ -255,10 +259,7 @@ impl RemoteTrack {
                 None => self.packets.recv().await,
             };
             let p = packet?;
-            let need_new = self
-                .jitter
-                .as_ref()
-                .is_none_or(|(pt, _)| *pt != p.payload_type);
+            let need_new = self.jitter.as_ref().is_none_or(|j| j.0 != p.payload_type);
             if need_new {
                 if !self.codecs.iter().any(|c| c.payload_type == p.payload_type) {
                     let _ = self.codecs().await;
@@ -271,13 +272,13 @@ impl RemoteTrack {
                 else {
                     continue;
                 };
-                self.jitter = Some((
+                self.jitter = Some(Box::new((
                     p.payload_type,
                     JitterBuffer::new(depacketizer(codec), JitterConfig::default()),
-                ));
+                )));
             }
-            if let Some((_, jb)) = &mut self.jitter {
-                jb.push(
+            if let Some(j) = &mut self.jitter {
+                j.1.push(
                     p.sequence_number,
                     p.timestamp,
                     p.marker,
