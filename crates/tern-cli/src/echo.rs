@@ -1,6 +1,9 @@
 //! `tern echo`: answers offers posted over HTTP and echoes every message on
 //! every data channel back, unchanged (text stays text, binary binary,
-//! empty empty). Many peers at once; CORS for pages from other origins.
+//! empty empty), and reflects every audio and video track the peer sends
+//! back on the same transceiver with its payloads unchanged, passing the
+//! peer's keyframe requests upstream to it (Pion's reflect). Many peers at
+//! once; CORS for pages from other origins.
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -15,8 +18,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tern::{
-    DataChannel, DataChannelInit, PeerConnection, PeerConnectionEvent, PeerConnectionState,
-    RtcConfiguration, SdpType,
+    DataChannel, DataChannelInit, LocalTrack, MediaKind, PeerConnection, PeerConnectionEvent,
+    PeerConnectionState, RemoteTrack, RtcConfiguration, SdpType, TransceiverId,
 };
 
 use crate::signal::{Description, MAX_BODY};
@@ -172,8 +175,25 @@ async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
             )
         }
     };
+    let sends = sending_sections(&offer.sdp);
     if let Err(e) = pc.set_remote_description(offer).await {
         return bad(StatusCode::BAD_REQUEST, format!("bad offer: {e}"));
+    }
+    // A track back on each section the peer sends on: addTrack takes the
+    // offer's transceivers of its kind in order.
+    let mut locals = std::collections::HashMap::new();
+    for kind in sends {
+        match pc.add_track(kind, &["echo"]).await {
+            Ok(t) => {
+                locals.insert(t.transceiver(), t);
+            }
+            Err(e) => {
+                return bad(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot add a {kind} track: {e}"),
+                )
+            }
+        }
     }
     for &id in &echo.negotiated {
         let init = DataChannelInit {
@@ -211,7 +231,7 @@ async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
     };
     let timeout = echo.connect_timeout;
     tokio::spawn(async move {
-        serve_peer(&mut pc, timeout).await;
+        serve_peer(&mut pc, timeout, locals).await;
         pc.close().await;
         drop(guard);
     });
@@ -228,7 +248,35 @@ impl Drop for PeerGuard {
     }
 }
 
-async fn serve_peer(pc: &mut PeerConnection, connect_timeout: Duration) {
+/// The kinds of the offer's audio and video sections the peer sends on
+/// (sendrecv or sendonly, port not 0), in order.
+fn sending_sections(sdp: &str) -> Vec<MediaKind> {
+    let Ok(d) = sdp.parse::<tern_sdp::SessionDescription>() else {
+        return Vec::new();
+    };
+    use tern_sdp::HasAttributes as _;
+    d.media
+        .iter()
+        .filter(|m| m.port != 0)
+        .filter(|m| {
+            !matches!(
+                m.direction(),
+                Some(tern_sdp::Direction::RecvOnly | tern_sdp::Direction::Inactive)
+            )
+        })
+        .filter_map(|m| match m.kind.as_str() {
+            "audio" => Some(MediaKind::Audio),
+            "video" => Some(MediaKind::Video),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn serve_peer(
+    pc: &mut PeerConnection,
+    connect_timeout: Duration,
+    mut locals: std::collections::HashMap<TransceiverId, LocalTrack>,
+) {
     let deadline = tokio::time::Instant::now() + connect_timeout;
     let mut connected = false;
     loop {
@@ -247,6 +295,11 @@ async fn serve_peer(pc: &mut PeerConnection, connect_timeout: Duration) {
             Some(PeerConnectionEvent::DataChannel(dc)) => {
                 tokio::spawn(echo_channel(dc));
             }
+            Some(PeerConnectionEvent::Track(remote)) => {
+                if let Some(local) = locals.remove(&remote.transceiver()) {
+                    tokio::spawn(reflect(remote, local));
+                }
+            }
             Some(PeerConnectionEvent::ConnectionStateChange(s)) => match s {
                 PeerConnectionState::Connected => connected = true,
                 PeerConnectionState::Failed | PeerConnectionState::Closed => return,
@@ -263,6 +316,33 @@ async fn echo_channel(mut dc: DataChannel) {
     while let Some(m) = dc.recv().await {
         if tx.send(m).await.is_err() {
             break;
+        }
+    }
+}
+
+/// Sends every RTP packet of `remote` back on `local` (same payload type,
+/// timestamp, marker and payload; tern's own SSRC and sequence numbers), and
+/// passes the peer's keyframe requests for `local` on to `remote`'s sender.
+async fn reflect(mut remote: RemoteTrack, mut local: LocalTrack) {
+    loop {
+        tokio::select! {
+            p = remote.read_rtp() => {
+                let Some(p) = p else { return };
+                if let Err(e) = local
+                    .write_rtp(Some(p.payload_type), p.timestamp, p.marker, p.payload)
+                    .await
+                {
+                    tracing::debug!("reflect: {e}");
+                    if matches!(e, tern::Error::Closed) {
+                        return;
+                    }
+                }
+            }
+            k = local.keyframe_requested() => {
+                if k.is_err() || remote.request_keyframe().await.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

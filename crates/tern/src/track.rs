@@ -289,12 +289,19 @@ impl RemoteTrack {
         }
     }
 
-    /// `requestKeyframe`: a PLI to the peer (rate-limited).
-    pub async fn request_keyframe(&self) -> Result<(), Error> {
-        self.commands
-            .send(Command::RequestKeyframe(self.id))
-            .await
-            .map_err(|_| Error::Closed)
+    /// `requestKeyframe`: a PLI to the peer (rate-limited). The future
+    /// does not borrow the track, so it can be awaited while the track is
+    /// read elsewhere.
+    pub fn request_keyframe(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        let tx = self.commands.clone();
+        let id = self.id;
+        async move {
+            tx.send(Command::RequestKeyframe(id))
+                .await
+                .map_err(|_| Error::Closed)
+        }
     }
 }
 
