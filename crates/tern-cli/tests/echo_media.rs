@@ -3,41 +3,15 @@
 //! transceiver; its keyframe request travels back upstream to the sender.
 #![allow(clippy::disallowed_methods)] // processes and real time
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tern::{
     Bytes, MediaKind, PeerConnection, PeerConnectionEvent, RtcConfiguration, RtcSessionDescription,
 };
 
-struct Echo(Child);
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn echo() -> (Echo, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["echo", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("tern echo starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("echo prints its URL")
-        .to_string();
-    (Echo(child), url)
-}
+mod common;
 
 /// POST /offer with the offer; the answer's SDP.
 fn post_offer(url: &str, sdp: &str) -> String {
@@ -70,7 +44,7 @@ fn vp8_frame(n: u32, len: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_reflects_video_frames_unchanged_and_passes_keyframe_requests_upstream() {
-    let (_e, url) = echo();
+    let (_e, url, _) = common::printing_url(&["echo", "--http", "127.0.0.1:0"]);
     let cfg = RtcConfiguration {
         bind_addresses: Some(vec!["127.0.0.1".parse().unwrap()]),
         ..RtcConfiguration::default()

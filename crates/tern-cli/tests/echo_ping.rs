@@ -1,20 +1,15 @@
 //! `tern echo` and `tern ping` as a user runs them: two processes on loopback.
 #![allow(clippy::disallowed_methods)] // processes and real time
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 struct Echo {
-    child: Child,
+    process: common::Proc,
     url: String,
-}
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn echo() -> Echo {
@@ -22,22 +17,10 @@ fn echo() -> Echo {
 }
 
 fn echo_with(extra: &[&str]) -> Echo {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["echo", "--http", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("tern echo starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("echo prints its URL")
-        .to_string();
-    Echo { child, url }
+    let mut args = vec!["echo", "--http", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let (process, url, _) = common::printing_url(&args);
+    Echo { process, url }
 }
 
 fn ping(url: &str, extra: &[&str]) -> (bool, serde_json::Value, String) {
@@ -224,7 +207,7 @@ fn a_peer_that_never_answers_or_vanishes_fails_in_bounded_time() {
         )
     });
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    e.child.kill().unwrap();
+    e.process.0.kill().unwrap();
     let (ok, j, err) = pinger.join().unwrap();
     assert!(!ok, "{j}");
     assert!(

@@ -19,23 +19,6 @@ fn vp8_frame(n: u32, len: usize) -> Vec<u8> {
     f
 }
 
-async fn offer_answer(a: &PeerConnection, b: &PeerConnection) {
-    a.set_local_description(a.create_offer().await.unwrap())
-        .await
-        .unwrap();
-    a.gathering_complete().await.unwrap();
-    b.set_remote_description(a.local_description().await.unwrap().unwrap())
-        .await
-        .unwrap();
-    b.set_local_description(b.create_answer().await.unwrap())
-        .await
-        .unwrap();
-    b.gathering_complete().await.unwrap();
-    a.set_remote_description(b.local_description().await.unwrap().unwrap())
-        .await
-        .unwrap();
-}
-
 async fn next_track(b: &mut PeerConnection) -> RemoteTrack {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), b.next_event()).await {
@@ -52,7 +35,7 @@ async fn video_samples_arrive_as_frames_and_the_track_ends_on_removal() {
     let a = PeerConnection::new(cfg.clone()).await.unwrap();
     let mut b = PeerConnection::new(cfg).await.unwrap();
     let mut video = a.add_track(MediaKind::Video, &["cam"]).await.unwrap();
-    offer_answer(&a, &b).await;
+    common::offer_answer(&a, &b).await;
     let mut remote = next_track(&mut b).await;
     assert_eq!(remote.kind(), MediaKind::Video);
     assert_eq!(remote.stream_ids(), ["cam"]);
@@ -112,7 +95,7 @@ async fn video_samples_arrive_as_frames_and_the_track_ends_on_removal() {
     assert_eq!(out.counters.pli_count, 1);
     // Removing the track and renegotiating ends B's track.
     a.remove_track(&video).await.unwrap();
-    offer_answer(&a, &b).await;
+    common::offer_answer(&a, &b).await;
     let end = tokio::time::timeout(Duration::from_secs(5), remote.read_rtp()).await;
     assert!(matches!(end, Ok(None)), "the track ended: {end:?}");
 }

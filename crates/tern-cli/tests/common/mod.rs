@@ -49,10 +49,17 @@ pub fn text(o: &Output) -> String {
 /// `tern serve` on free loopback ports with `extra` flags: the process,
 /// its `http://…` URL and the line it printed.
 pub fn serve_with(extra: &[&str]) -> (Proc, String, String) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    printing_url(&args)
+}
+
+/// `tern ARGS`, which prints the URL it serves on its first line: the
+/// process, the URL (without a trailing slash) and the line.
+pub fn printing_url(args: &[&str]) -> (Proc, String, String) {
     use std::io::{BufRead, BufReader};
     let mut c = tern()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -168,6 +168,22 @@ impl PeerConnection {
             return media::rejected(&m);
         }
         let direction = offer_direction(t.direction, t.has_track);
+        self.write_section(p, t, &mid, direction, (&codecs, &rtx), &extmaps)
+    }
+
+    /// One of our audio or video sections for transceiver `t`.
+    fn write_section(
+        &self,
+        p: &LocalParams,
+        t: &Transceiver,
+        mid: &Mid,
+        direction: RtpTransceiverDirection,
+        (codecs, rtx): (
+            &[crate::media::RtpCodecParameters],
+            &[crate::media::codec::RtxPair],
+        ),
+        extmaps: &[(u16, String)],
+    ) -> MediaDescription {
         let ssrc = (
             t.sender.ssrc,
             (!rtx.is_empty()).then_some(t.sender.rtx_ssrc).flatten(),
@@ -176,11 +192,11 @@ impl PeerConnection {
             p,
             &media::LocalMedia {
                 kind: t.kind,
-                mid: &mid,
+                mid,
                 direction,
-                codecs: &codecs,
-                rtx: &rtx,
-                extmaps: &extmaps,
+                codecs,
+                rtx,
+                extmaps,
                 ssrc: Some(ssrc),
                 cname: &self.media.cname,
                 stream_ids: &t.stream_ids,
@@ -280,24 +296,13 @@ impl PeerConnection {
         let direction =
             offer_direction(t.direction, t.has_track).intersect(offered.direction.reverse());
         let mid = Mid::new(om.mid().unwrap_or("0"));
-        let ssrc = (
-            t.sender.ssrc,
-            (!rtx.is_empty()).then_some(t.sender.rtx_ssrc).flatten(),
-        );
-        Ok(Some(media::write_media(
+        Ok(Some(self.write_section(
             p,
-            &media::LocalMedia {
-                kind: t.kind,
-                mid: &mid,
-                direction,
-                codecs: &codecs,
-                rtx: &rtx,
-                extmaps: &extmaps,
-                ssrc: Some(ssrc),
-                cname: &self.media.cname,
-                stream_ids: &t.stream_ids,
-                track_id: &t.track_id,
-            },
+            t,
+            &mid,
+            direction,
+            (&codecs, &rtx),
+            &extmaps,
         )))
     }
 

@@ -21,6 +21,18 @@ pub async fn negotiate(
     b: &mut PeerConnection,
     ours: &DataChannel,
 ) -> DataChannel {
+    offer_answer(a, b).await;
+    let theirs = loop {
+        if let Some(PeerConnectionEvent::DataChannel(c)) = b.next_event().await {
+            break c;
+        }
+    };
+    ours.wait_open().await.unwrap();
+    theirs
+}
+
+/// Offer from `a`, answer from `b`, each with every candidate inside.
+pub async fn offer_answer(a: &PeerConnection, b: &PeerConnection) {
     a.set_local_description(a.create_offer().await.unwrap())
         .await
         .unwrap();
@@ -35,13 +47,6 @@ pub async fn negotiate(
     a.set_remote_description(b.local_description().await.unwrap().unwrap())
         .await
         .unwrap();
-    let theirs = loop {
-        if let Some(PeerConnectionEvent::DataChannel(c)) = b.next_event().await {
-            break c;
-        }
-    };
-    ours.wait_open().await.unwrap();
-    theirs
 }
 
 /// A new connected pair with one open channel `label`.
