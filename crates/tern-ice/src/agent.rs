@@ -249,6 +249,7 @@ impl IceAgent {
             .iter()
             .map(|l| &l.cand)
             .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .filter(|c| !self.config.relay_only || c.kind == CandidateKind::Relayed)
     }
     /// Remote candidates known so far (signalled and peer-reflexive).
     pub fn remote_candidates(&self) -> &[Candidate] {
@@ -307,9 +308,16 @@ impl IceAgent {
                 base: h,
                 local_preference: pref,
             });
-            self.events.push_back(IceEvent::LocalCandidate(cand));
+            if !self.config.relay_only {
+                self.events.push_back(IceEvent::LocalCandidate(cand));
+            }
             if !self.config.lite {
-                for &server in &self.config.stun_servers {
+                let stun = if self.config.relay_only {
+                    &[][..]
+                } else {
+                    &self.config.stun_servers[..]
+                };
+                for &server in stun {
                     if server.is_ipv4() == h.is_ipv4() {
                         let tid = TransactionId::random(self.rng.as_mut());
                         let client = BindingClient::new(
@@ -811,6 +819,9 @@ impl IceAgent {
     /// 8445 §6.1.2.4). Returns its index. Lite agents keep no check list.
     pub(crate) fn add_pair(&mut self, i: usize, r: usize) -> Option<usize> {
         if self.config.lite {
+            return None;
+        }
+        if self.config.relay_only && self.locals[i].cand.kind != CandidateKind::Relayed {
             return None;
         }
         let local_addr = self.locals[i].base;

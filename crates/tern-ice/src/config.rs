@@ -35,6 +35,11 @@ pub struct IceConfig {
     /// indication. The caller must then offer datagrams whose first byte is
     /// 64–79 (RFC 7983 §7) to [`IceAgent::handle_datagram`](crate::IceAgent::handle_datagram).
     pub turn_channels: bool,
+    /// W3C `iceTransportPolicy: "relay"`: only relayed candidates are
+    /// signalled and checked (host addresses stay private; they are only
+    /// the bases of the TURN allocations). Without a TURN server nothing is
+    /// gathered and the connection cannot succeed.
+    pub relay_only: bool,
     /// How long the controlling agent waits after the first valid pair for a
     /// better one before nominating (regular nomination, RFC 8445 §8.1.1).
     pub nomination_delay: Duration,
@@ -73,6 +78,7 @@ impl Default for IceConfig {
             turn_servers: Vec::new(),
             turn_allocation_timeout: Duration::from_secs(5),
             turn_channels: true,
+            relay_only: false,
             // RFC 8489 §6.2.1 (Rc = 7, Rm = 16), RTO capped at 3 s: a dead
             // server ends gathering after about 20 s.
             gather_retransmit: Retransmit {

@@ -402,3 +402,57 @@ fn a_turn_server_that_never_answers_does_not_stop_a_direct_connection() {
     assert!(done <= Duration::from_secs(6), "gathering took {done:?}");
     assert_eq!(pa.agent.stats().turn_allocations_failed, 1);
 }
+
+/// W3C `iceTransportPolicy: "relay"`: two peers that could connect directly
+/// signal only relayed candidates and connect through the relay; without a
+/// TURN server they gather nothing and fail.
+#[test]
+fn relay_only_policy_uses_the_relay_even_where_a_direct_path_exists() {
+    let relay = |controlling| IceConfig {
+        relay_only: true,
+        ..turn_config(controlling)
+    };
+    let (mut net, a, b) = pair_with(
+        45,
+        Nat::None,
+        Nat::None,
+        LinkConfig::default(),
+        relay(true),
+        relay(false),
+    );
+    assert!(settle(&mut net, a, b), "connected through the relay");
+    for h in [a, b] {
+        let kinds: Vec<CandidateKind> = net
+            .endpoint::<Peer>(h)
+            .agent
+            .local_candidates()
+            .map(|c| c.kind)
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|k| *k == CandidateKind::Relayed),
+            "only relayed candidates: {kinds:?}"
+        );
+        let (local, _) = net.endpoint::<Peer>(h).agent.selected_pair().unwrap();
+        assert_eq!(
+            Some(local),
+            relayed_candidate(&net, h),
+            "the pair is relayed"
+        );
+    }
+    let (at_a, at_b) = exchange_data(&mut net, a, b, 2);
+    assert!(at_a.len() > 50 && at_b.len() > 50);
+    let none = |controlling| IceConfig {
+        relay_only: true,
+        ..config(controlling)
+    };
+    let (mut net, a, b) = pair_with(
+        46,
+        Nat::None,
+        Nat::None,
+        LinkConfig::default(),
+        none(true),
+        none(false),
+    );
+    assert!(!settle(&mut net, a, b), "nothing to connect with");
+    assert_eq!(net.endpoint::<Peer>(a).agent.local_candidates().count(), 0);
+}

@@ -11,18 +11,30 @@ use tern_sctp::SctpConfig;
 /// A STUN (or, later, TURN) server (W3C `RTCIceServer`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IceServer {
-    /// `stun:host:port` URLs (port 3478 when omitted).
+    /// `stun:host[:port]` and `turn:host[:port][?transport=udp]` URLs (port
+    /// 3478 when omitted).
     pub urls: Vec<String>,
-    /// TURN user name (TURN support comes with the TURN issue).
+    /// TURN user name.
     pub username: Option<String>,
     /// TURN password.
     pub credential: Option<String>,
 }
 
+/// W3C `RTCIceTransportPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IceTransportPolicy {
+    /// Every candidate (host, server-reflexive, relayed).
+    #[default]
+    All,
+    /// Only relayed candidates: the peer never learns our addresses.
+    Relay,
+}
+
 /// How a connection is set up.
 #[derive(Clone)]
 pub struct RtcConfiguration {
-    /// STUN servers for server-reflexive candidates. None by default: a
+    /// STUN and TURN servers (server-reflexive and relayed candidates). None by default: a
     /// connection talks to no server unless told to.
     pub ice_servers: Vec<IceServer>,
     /// Gather host candidates only on these addresses (one socket each).
@@ -39,6 +51,8 @@ pub struct RtcConfiguration {
     pub random: RandomSource,
     /// Codecs and media behaviour.
     pub media: MediaConfig,
+    /// W3C `iceTransportPolicy`: `Relay` uses only TURN relayed candidates.
+    pub ice_transport_policy: IceTransportPolicy,
 }
 
 impl Default for RtcConfiguration {
@@ -51,6 +65,7 @@ impl Default for RtcConfiguration {
             send_high_water: 4 << 20,
             random: RandomSource::Os,
             media: MediaConfig::default(),
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }

@@ -33,7 +33,7 @@ mod socket;
 mod track;
 
 pub use channel::{DataChannel, DataChannelSender};
-pub use config::{IceServer, RtcConfiguration};
+pub use config::{IceServer, IceTransportPolicy, RtcConfiguration};
 pub use driver::PeerConnectionEvent;
 pub use error::Error;
 pub use peer::PeerConnection;

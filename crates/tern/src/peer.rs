@@ -109,8 +109,15 @@ impl PeerConnection {
         }
         let local_addresses: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
         let (stun, turn) = ice_servers(&config).await?;
+        let relay_only = config.ice_transport_policy == crate::IceTransportPolicy::Relay;
+        if relay_only && turn.is_empty() {
+            return Err(Error::IceServer(
+                "ice_transport_policy Relay needs a turn: server in ice_servers".into(),
+            ));
+        }
         let ice = tern_ice::IceConfig {
             turn_servers: turn,
+            relay_only,
             ..Default::default()
         };
         let mut core = tern_peer::PeerConnection::new(PeerConfig {
