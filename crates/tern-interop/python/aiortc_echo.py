@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """An aiortc answerer with the `tern echo` contract: POST /offer with
 {"type":"offer","sdp":...} answers {"type":"answer","sdp":...} once
-gathering is complete; every data-channel message is echoed back unchanged.
+gathering is complete; every data-channel message is echoed back unchanged,
+and every audio and video track comes back on its own transceiver (decoded
+and re-encoded by aiortc, as its server example relays).
 Prints "listening on http://HOST:PORT" when ready. Loopback only."""
 import asyncio, json, sys
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
 
 # aioice skips 127.0.0.1; loopback is all there is in the test namespace.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 peers = set()
+relay = MediaRelay()
 NEGOTIATED = [int(x) for x in sys.argv[1:]]
 
 
@@ -25,6 +29,10 @@ async def answer(offer_json):
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never a public STUN server
     peers.add(pc)
     pc.on("datachannel", echo)
+
+    @pc.on("track")
+    def on_track(track):
+        pc.addTrack(relay.subscribe(track))
     for n in NEGOTIATED:
         echo(pc.createDataChannel(f"neg{n}", negotiated=True, id=n))
 
