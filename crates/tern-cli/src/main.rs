@@ -3,6 +3,7 @@
 
 mod echo;
 mod ping;
+mod ping_media;
 mod serve;
 mod signal;
 mod transfer;

@@ -56,6 +56,21 @@ pub struct Args {
     /// loopback URL, else every interface).
     #[arg(long)]
     bind: Vec<IpAddr>,
+    /// Send this IVF file's video (VP8, VP9 or AV1) in real time and check
+    /// what comes back, instead of data-channel messages.
+    #[arg(long)]
+    video: Option<std::path::PathBuf>,
+    /// Send this Ogg Opus file's audio in real time and count what comes
+    /// back.
+    #[arg(long)]
+    audio: Option<std::path::PathBuf>,
+    /// Send at most this many seconds of the files.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// The echo decodes and re-encodes (a browser): count returned frames
+    /// instead of checking them byte for byte.
+    #[arg(long)]
+    reencoded: bool,
 }
 
 #[derive(Serialize)]
@@ -250,7 +265,32 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         None => args.count,
     };
     let timeout = Duration::from_secs(args.timeout);
-    let bind = if !args.bind.is_empty() {
+    let bind = bind_for(&args, &url);
+    if args.video.is_some() || args.audio.is_some() {
+        return crate::ping_media::run(crate::ping_media::MediaArgs {
+            url,
+            video: args.video.clone(),
+            audio: args.audio.clone(),
+            duration: args.duration,
+            reencoded: args.reencoded,
+            json: args.json,
+            timeout,
+            bind,
+        })
+        .await;
+    }
+    let pc = PeerConnection::new(RtcConfiguration {
+        bind_addresses: bind,
+        ..RtcConfiguration::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    data_ping(args, url, count, timeout, pc).await
+}
+
+/// Our sockets' addresses: as given, or loopback for a loopback URL.
+fn bind_for(args: &Args, url: &hyper::Uri) -> Option<Vec<IpAddr>> {
+    if !args.bind.is_empty() {
         Some(args.bind.clone())
     } else {
         let host = url
@@ -262,13 +302,16 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
             _ if host == "localhost" => Some(vec![IpAddr::from([127, 0, 0, 1])]),
             _ => None,
         }
-    };
-    let pc = PeerConnection::new(RtcConfiguration {
-        bind_addresses: bind,
-        ..RtcConfiguration::default()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    }
+}
+
+async fn data_ping(
+    args: Args,
+    url: hyper::Uri,
+    count: u64,
+    timeout: Duration,
+    pc: PeerConnection,
+) -> Result<ExitCode, String> {
     let partial = args.max_retransmits.is_some() || args.max_packet_life_time.is_some();
     let init = DataChannelInit {
         ordered: !args.unordered,

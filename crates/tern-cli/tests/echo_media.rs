@@ -111,3 +111,86 @@ async fn echo_reflects_video_frames_unchanged_and_passes_keyframe_requests_upstr
     assert!(n >= 1);
     pc.close().await;
 }
+
+/// Runs ffmpeg with `args` (from apt; scripts/test installs it).
+fn ffmpeg(args: &[&str]) {
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg (apt install ffmpeg; scripts/test installs it)");
+    assert!(st.success(), "ffmpeg {args:?}");
+}
+
+#[test]
+fn ping_sends_video_and_audio_files_through_the_echo_and_checks_every_frame() {
+    let dir = std::env::temp_dir().join(format!("tern-ping-media-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ivf = dir.join("v.ivf");
+    let ogg = dir.join("a.ogg");
+    let (v, a) = (ivf.to_str().unwrap(), ogg.to_str().unwrap());
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-t",
+        "3",
+        "-c:v",
+        "libvpx",
+        "-deadline",
+        "realtime",
+        "-g",
+        "30",
+        v,
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "3",
+        "-c:a",
+        "libopus",
+        "-frame_duration",
+        "20",
+        a,
+    ]);
+    let (_e, url, _) = common::printing_url(&["echo", "--http", "127.0.0.1:0"]);
+    let out = common::tern()
+        .args(["ping", &url, "--video", v, "--audio", a, "--json"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    let j: serde_json::Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{j}");
+    assert_eq!(j["ok"], true);
+    let sent = j["video_frames_sent"].as_u64().unwrap();
+    assert!(sent >= 85, "{j}");
+    assert_eq!(
+        j["video_frames_intact"], sent,
+        "every frame back byte for byte: {j}"
+    );
+    assert!(j["video_keyframes_received"].as_u64().unwrap() >= 3, "{j}");
+    let audio = j["audio_packets_sent"].as_u64().unwrap();
+    assert!(audio >= 140, "{j}");
+    assert!(
+        j["audio_packets_received"].as_u64().unwrap() * 100 >= audio * 99,
+        "{j}"
+    );
+    assert_eq!(j["freezes"], 0, "{j}");
+    // A missing file is a clear error.
+    let out = common::tern()
+        .args(["ping", &url, "--video", "/nonexistent.ivf"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent.ivf"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
