@@ -99,3 +99,54 @@ pub async fn exchange(
         .map_err(|e| format!("{url} did not answer with {{\"type\":\"answer\",\"sdp\":…}}: {e}"))?;
     d.to_rtc(SdpType::Answer)
 }
+
+/// The ICE servers `tern serve` hands out at `/config` (its STUN server and,
+/// with `--turn`, a relay with fresh credentials), keeping the URLs tern
+/// peers can use (`stun:`, and `turn:` over UDP). A server that has no
+/// `/config` or does not answer within `timeout` gives none: the peers then
+/// use host candidates only.
+pub async fn ice_servers(server: &str, timeout: Duration) -> Vec<tern::IceServer> {
+    let Ok(url) = format!("{}/config", server.trim_end_matches('/')).parse::<hyper::Uri>() else {
+        return Vec::new();
+    };
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let fetch = async {
+        let res = client.get(url.clone()).await.ok()?;
+        if !res.status().is_success() {
+            return None;
+        }
+        let body = Limited::new(res.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .ok()?;
+        serde_json::from_slice::<serde_json::Value>(&body.to_bytes()).ok()
+    };
+    let Ok(Some(v)) = tokio::time::timeout(timeout, fetch).await else {
+        tracing::debug!("{url}: no ICE servers (host candidates only)");
+        return Vec::new();
+    };
+    let usable = |u: &str| {
+        u.starts_with("stun:")
+            || (u.starts_with("turn:") && (!u.contains('?') || u.ends_with("?transport=udp")))
+    };
+    v["iceServers"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| {
+            let urls: Vec<String> = s["urls"]
+                .as_array()?
+                .iter()
+                .filter_map(|u| u.as_str())
+                .filter(|u| usable(u))
+                .map(str::to_string)
+                .collect();
+            (!urls.is_empty()).then(|| tern::IceServer {
+                urls,
+                username: s["username"].as_str().map(str::to_string),
+                credential: s["credential"].as_str().map(str::to_string),
+            })
+        })
+        .collect()
+}

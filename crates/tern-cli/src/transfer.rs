@@ -390,9 +390,13 @@ async fn next_control(dc: &mut DataChannel, wait: Duration) -> Result<Control, S
     }
 }
 
-async fn peer(bind_loopback: bool) -> Result<PeerConnection, String> {
+/// A peer with the server's STUN and TURN servers (from its `/config`).
+async fn peer(server: &str) -> Result<PeerConnection, String> {
+    let bind_loopback = loopback_server(server);
+    let ice_servers = crate::signal::ice_servers(server, Duration::from_secs(5)).await;
     PeerConnection::new(RtcConfiguration {
         bind_addresses: bind_loopback.then(|| vec![std::net::IpAddr::from([127, 0, 0, 1])]),
+        ice_servers,
         ..RtcConfiguration::default()
     })
     .await
@@ -541,7 +545,7 @@ pub async fn send(args: SendArgs) -> Result<ExitCode, String> {
     println!("code: {code}");
     let wait = Duration::from_secs(args.wait * 60);
     let mut rv = joined.meet(wait).await?;
-    let pc = peer(loopback_server(&args.server)).await?;
+    let pc = peer(&args.server).await?;
     let mut dc = pc
         .create_data_channel("tern-transfer", DataChannelInit::default())
         .await
@@ -663,7 +667,7 @@ pub async fn recv(args: RecvArgs) -> Result<ExitCode, String> {
     .await
     .map_err(|(JoinError::Busy(e) | JoinError::Other(e))| e)?;
     let mut rv = joined.meet(Duration::from_secs(60)).await?;
-    let mut pc = peer(loopback_server(&args.server)).await?;
+    let mut pc = peer(&args.server).await?;
     let offer = rv.recv_description(Duration::from_secs(60)).await?;
     pc.set_remote_description(offer)
         .await

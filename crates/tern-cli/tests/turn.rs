@@ -312,3 +312,58 @@ fn get(addr: SocketAddr, path: &str) -> String {
     s.read_to_string(&mut r).unwrap();
     r[r.find("\r\n\r\n").map_or(0, |i| i + 4)..].to_string()
 }
+
+/// `tern send`/`recv` take the ICE servers `tern serve --turn` hands out at
+/// `/config`: both peers allocate on the relay with the fresh credentials
+/// (on loopback the direct path still carries the transfer; the relay's
+/// policy refuses loopback peers).
+#[test]
+fn send_and_recv_allocate_on_the_servers_relay() {
+    let (_server, url, _) = serve_with(&[
+        "--stun-listen",
+        "127.0.0.1:0",
+        "--turn",
+        "--relay-range",
+        "42900-42950",
+    ]);
+    let sender = tern()
+        .args([
+            "send",
+            "--text",
+            "through the relay's credentials",
+            "--code",
+            "5-turn-test",
+        ])
+        .args(["--wait", "1", "--server", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = tern()
+        .args(["recv", "5-turn-test", "--server", &url, "--yes"])
+        .output()
+        .unwrap();
+    let s = sender.wait_with_output().unwrap();
+    assert!(
+        r.status.success() && s.status.success(),
+        "send: {}\nrecv: {}",
+        String::from_utf8_lossy(&s.stderr),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(String::from_utf8_lossy(&r.stdout).contains("through the relay's credentials"));
+    let http: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let metrics = get(http, "/metrics");
+    let allocations = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tern_turn_allocations_created_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(allocations >= 2, "both peers allocated: {metrics}");
+    let failures = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tern_turn_auth_failures_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap();
+    assert_eq!(failures, 0, "{metrics}");
+}
