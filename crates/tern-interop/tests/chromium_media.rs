@@ -1,0 +1,581 @@
+//! Chromium (libwebrtc) ↔ tern media on loopback, both directions.
+//!
+//! - Chromium sends its fake camera and microphone; tern answers, reads
+//!   whole frames with `RemoteTrack::read_frame`, records them (IVF, Ogg
+//!   Opus) and ffprobe decodes every one.
+//! - tern sends clips ffmpeg made (VP8, VP9, H.264 with Opus) in real time
+//!   with `LocalTrack::write_sample`; Chromium's `getStats()` says how many
+//!   frames it decoded and how much audio it had to conceal.
+#![allow(clippy::disallowed_methods)] // real processes, real time
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use tern::{
+    Bytes, MediaConfig, MediaKind, PeerConnection, PeerConnectionEvent, RemoteTrack,
+    RtcConfiguration, RtcSessionDescription,
+};
+use tern_interop::browser::{start_chromium, start_chromium_with, Harness};
+use tern_interop::require_binary;
+use tern_media::{
+    AnnexBReader, FourCc, IvfHeader, IvfReader, IvfWriter, OggOpusReader, OggOpusWriter, OpusHead,
+    OpusTags, VideoCodec,
+};
+
+/// A temporary directory removed on drop (media is made per test, never committed).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("tern-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+    fn join(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn config(media: MediaConfig) -> RtcConfiguration {
+    RtcConfiguration {
+        bind_addresses: Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
+        media,
+        ..RtcConfiguration::default()
+    }
+}
+
+fn ffmpeg(args: &[&str]) {
+    let ffmpeg = require_binary("ffmpeg", "ffmpeg");
+    let out = Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// ffprobe decodes every frame of `stream` (`v:0`, `a:0`): the codec, how
+/// many frames it read, and what it complained about.
+fn ffprobe_count(path: &Path, stream: &str) -> (String, u64, String) {
+    let ffprobe = require_binary("ffprobe", "ffmpeg");
+    let out = Command::new(ffprobe)
+        .args(["-v", "error", "-count_frames", "-select_streams", stream])
+        .args(["-show_entries", "stream=codec_name,nb_read_frames"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().next().unwrap_or_default();
+    let (codec, n) = line.split_once(',').unwrap_or((line, ""));
+    (
+        codec.to_string(),
+        n.trim().parse().unwrap_or(0),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Width and height from a VP8 keyframe's header (RFC 6386 §9.1).
+fn vp8_size(frame: &[u8]) -> Option<(u16, u16)> {
+    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
+    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
+    Some((w, h))
+}
+
+fn stat(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(0.0)
+}
+
+#[derive(Default)]
+struct Received {
+    frames: Vec<(u32, Bytes, bool)>,
+    lost_frames: u64,
+}
+
+/// Reads `track`'s frames until `stop` fires, then until it has been quiet
+/// for half a second (frames still in flight).
+async fn read_until(
+    mut track: RemoteTrack,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Received {
+    let mut got = Received::default();
+    loop {
+        let stopping = *stop.borrow();
+        let frame = if stopping {
+            match tokio::time::timeout(Duration::from_millis(500), track.read_frame()).await {
+                Ok(f) => f,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                f = track.read_frame() => f,
+                _ = stop.changed() => continue,
+            }
+        };
+        let Some(f) = frame else { break };
+        got.frames.push((f.timestamp, f.data, f.keyframe));
+    }
+    got.lost_frames = track.lost_frames;
+    got
+}
+
+#[test]
+fn chromium_sends_camera_and_microphone_tern_records_them() {
+    let dir = TempDir::new("chromium-sends");
+    let harness = Harness::start();
+    let chromium = start_chromium(&format!("{}/media_offerer.html?secs=5", harness.url));
+    let (id, offer) = harness
+        .take_offer(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no offer from the page:\n{}", chromium.output()));
+    let rt = runtime();
+    let (pc, answer) = rt.block_on(async {
+        let pc = PeerConnection::new(config(MediaConfig::default()))
+            .await
+            .unwrap();
+        pc.set_remote_description(RtcSessionDescription::offer(offer))
+            .await
+            .unwrap();
+        pc.set_local_description(pc.create_answer().await.unwrap())
+            .await
+            .unwrap();
+        pc.gathering_complete().await.unwrap();
+        let answer = pc.local_description().await.unwrap().unwrap().sdp;
+        (pc, answer)
+    });
+    assert!(harness.answer(id, &answer), "the page waits for the answer");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut pc = pc;
+    let readers = rt.block_on(async {
+        let mut readers = Vec::new();
+        while readers.len() < 2 {
+            match tokio::time::timeout(Duration::from_secs(10), pc.next_event()).await {
+                Ok(Some(PeerConnectionEvent::Track(t))) => {
+                    let kind = t.kind();
+                    readers.push((kind, tokio::spawn(read_until(t, stop_rx.clone()))));
+                }
+                Ok(Some(_)) => {}
+                other => panic!("no track event: {other:?}"),
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(10), pc.connected())
+            .await
+            .expect("connected in time")
+            .unwrap();
+        readers
+    });
+    // The page sends for 5 s after connecting, then reports and stops.
+    let result = harness
+        .wait_result(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no result from the page:\n{}", chromium.output()));
+    stop_tx.send(true).unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    let mut video = None;
+    let mut audio = None;
+    for (kind, h) in readers {
+        let r = rt.block_on(h).unwrap();
+        match kind {
+            MediaKind::Video => video = Some(r),
+            _ => audio = Some(r),
+        }
+    }
+    let (video, audio) = (
+        video.expect("a video track"),
+        audio.expect("an audio track"),
+    );
+    let stats = rt.block_on(pc.stats()).unwrap();
+    let out = |kind: &str| {
+        result["outbound"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} outbound-rtp: {result}"))
+    };
+    let (vout, aout) = (out("video"), out("audio"));
+
+    // Video: every frame tern assembled is recorded and decodes.
+    let keyframes = video.frames.iter().filter(|f| f.2).count();
+    let first = video.frames.first().expect("video frames");
+    let (w, h) = vp8_size(&first.1).expect("the first frame is a VP8 keyframe");
+    let ivf = dir.join("chromium.ivf");
+    let mut wr = IvfWriter::new(
+        BufWriter::new(File::create(&ivf).unwrap()),
+        IvfHeader {
+            fourcc: FourCc::VP8,
+            width: w,
+            height: h,
+            timebase_rate: 90_000,
+            timebase_scale: 1,
+            frame_count: video.frames.len() as u32,
+        },
+    )
+    .unwrap();
+    for (ts, data, _) in &video.frames {
+        wr.write_frame(u64::from(ts.wrapping_sub(first.0)), data)
+            .unwrap();
+    }
+    wr.finish().unwrap();
+    let last = video.frames.last().unwrap();
+    let secs = f64::from(last.0.wrapping_sub(first.0)) / 90_000.0;
+    let (codec, decoded, errors) = ffprobe_count(&ivf, "v:0");
+    let sent = stat(&vout, "framesSent");
+    println!(
+        "video: Chromium sent {sent} frames ({} encoded, {:?} fps, limited by {}), tern read {} ({keyframes} keyframes, {} lost, {w}x{h}, {secs:.2} s: {:.1} fps), ffprobe decoded {decoded} ({codec})",
+        vout["framesEncoded"],
+        vout["framesPerSecond"],
+        vout["qualityLimitationReason"],
+        video.frames.len(),
+        video.lost_frames,
+        video.frames.len() as f64 / secs,
+    );
+    assert_eq!(codec, "vp8");
+    assert!(errors.trim().is_empty(), "ffprobe: {errors}");
+    assert_eq!(
+        decoded,
+        video.frames.len() as u64,
+        "ffprobe decodes every frame"
+    );
+    assert!(keyframes > 0 && video.frames.len() > 50);
+    assert_eq!(video.lost_frames, 0, "no frame given up on loopback");
+    // What Chromium counted when it reported, give or take the frames
+    // between that and closing.
+    let n = video.frames.len() as f64;
+    assert!(
+        n >= sent * 0.98 && n <= sent + 3.0,
+        "tern read {n} of {sent} frames"
+    );
+
+    // Audio: the Opus packets recorded in Ogg decode too.
+    let ogg = dir.join("chromium.opus");
+    let mut ow = OggOpusWriter::new(
+        BufWriter::new(File::create(&ogg).unwrap()),
+        &OpusHead::new(2, 312),
+        &OpusTags::default(),
+        1,
+    )
+    .unwrap();
+    for (_, data, _) in &audio.frames {
+        ow.write_packet(data).unwrap();
+    }
+    ow.finish().unwrap();
+    let (acodec, adecoded, aerrors) = ffprobe_count(&ogg, "a:0");
+    let apackets = stat(&aout, "packetsSent");
+    println!(
+        "audio: Chromium sent {apackets} packets, tern read {} ({} lost), ffprobe decoded {adecoded} ({acodec})",
+        audio.frames.len(),
+        audio.lost_frames
+    );
+    assert_eq!(acodec, "opus");
+    assert!(aerrors.trim().is_empty(), "ffprobe: {aerrors}");
+    assert_eq!(adecoded, audio.frames.len() as u64);
+    let a = audio.frames.len() as f64;
+    assert!(
+        a >= apackets * 0.98 && a <= apackets + 5.0,
+        "tern read {a} of {apackets} packets"
+    );
+    let inbound: Vec<_> = stats
+        .inbound_rtp
+        .iter()
+        .map(|s| (s.kind, s.packets_lost, s.nack))
+        .collect();
+    println!(
+        "tern inbound: {inbound:?}\ntern media counters: {:?}",
+        stats.media
+    );
+}
+
+/// A clip to send: encoded samples with their durations.
+struct Clip {
+    kind: MediaKind,
+    samples: Vec<(Bytes, Duration)>,
+}
+
+fn video_clip(dir: &TempDir, codec: &str) -> Clip {
+    let src = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30",
+        "-t",
+        "5",
+    ];
+    let frame = Duration::from_nanos(1_000_000_000 / 30);
+    let samples = if codec == "H264" {
+        let path = dir.join("clip.h264");
+        let p = path.to_str().unwrap();
+        ffmpeg(
+            &[
+                &src[..],
+                &[
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-tune",
+                    "zerolatency",
+                ],
+            ]
+            .concat()
+            .into_iter()
+            .chain([
+                "-profile:v",
+                "baseline",
+                "-g",
+                "30",
+                "-bsf:v",
+                "h264_mp4toannexb",
+                "-f",
+                "h264",
+                p,
+            ])
+            .collect::<Vec<_>>(),
+        );
+        AnnexBReader::new(File::open(&path).unwrap(), VideoCodec::H264)
+            .map(|au| (Bytes::from(au.unwrap().to_annex_b()), frame))
+            .collect()
+    } else {
+        let path = dir.join("clip.ivf");
+        let p = path.to_str().unwrap();
+        let enc: &[&str] = match codec {
+            "VP8" => &["-c:v", "libvpx"],
+            "VP9" => &["-c:v", "libvpx-vp9", "-row-mt", "1"],
+            other => panic!("no clip for {other}"),
+        };
+        let args: Vec<&str> = src
+            .iter()
+            .chain(enc)
+            .chain(&[
+                "-b:v",
+                "1M",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+                "-g",
+                "30",
+                p,
+            ])
+            .copied()
+            .collect();
+        ffmpeg(&args);
+        let r = IvfReader::new(File::open(&path).unwrap()).unwrap();
+        let h = *r.header();
+        let frame = Duration::from_nanos(
+            1_000_000_000 * u64::from(h.timebase_scale) / u64::from(h.timebase_rate.max(1)),
+        );
+        r.map(|f| (Bytes::from(f.unwrap().data), frame)).collect()
+    };
+    Clip {
+        kind: MediaKind::Video,
+        samples,
+    }
+}
+
+fn opus_clip(dir: &TempDir) -> Clip {
+    let path = dir.join("clip.opus");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=5",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "48k",
+        "-ar",
+        "48000",
+        "-f",
+        "ogg",
+        path.to_str().unwrap(),
+    ]);
+    let mut r = OggOpusReader::new(File::open(&path).unwrap()).unwrap();
+    let mut samples = Vec::new();
+    while let Some(p) = r.next_packet().unwrap() {
+        let d = Duration::from_nanos(u64::from(p.duration) * 1_000_000_000 / 48_000);
+        samples.push((Bytes::from(p.data), d));
+    }
+    Clip {
+        kind: MediaKind::Audio,
+        samples,
+    }
+}
+
+/// tern offers `clips` to the answering page, sends them in real time and
+/// returns what the page reported, with what tern counted per clip.
+fn tern_sends(media: MediaConfig, clips: Vec<Clip>) -> (Value, Vec<tern::PeerStats>) {
+    let harness = Harness::start();
+    let chromium = start_chromium_with(
+        &format!("{}/media_answerer.html", harness.url),
+        &["--autoplay-policy=no-user-gesture-required"],
+    );
+    let rt = runtime();
+    let pc = rt.block_on(async {
+        let pc = PeerConnection::new(config(media)).await.unwrap();
+        let mut tracks = Vec::new();
+        for c in &clips {
+            tracks.push(pc.add_track(c.kind, &["tern"]).await.unwrap());
+        }
+        pc.set_local_description(pc.create_offer().await.unwrap())
+            .await
+            .unwrap();
+        pc.gathering_complete().await.unwrap();
+        let offer = pc.local_description().await.unwrap().unwrap().sdp;
+        let answer = harness
+            .relay_offer(&offer, Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|| panic!("no answer from the page:\n{}", chromium.output()));
+        let sdp = answer["sdp"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the page failed: {answer}"));
+        pc.set_remote_description(RtcSessionDescription::answer(sdp))
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), pc.connected())
+            .await
+            .expect("connected in time")
+            .unwrap();
+        let mut senders = Vec::new();
+        for (mut track, clip) in tracks.into_iter().zip(clips) {
+            senders.push(tokio::spawn(async move {
+                let step = clip.samples[0].1;
+                let mut tick = tokio::time::interval(step);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                for (data, d) in clip.samples {
+                    tick.tick().await;
+                    track.write_sample(data, d).await.unwrap();
+                }
+                track
+            }));
+        }
+        for s in senders {
+            let _track = s.await.unwrap();
+        }
+        pc
+    });
+    let stats = rt.block_on(pc.stats()).unwrap();
+    let result = harness
+        .wait_result(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("no result from the page:\n{}", chromium.output()));
+    assert_eq!(result["ok"], true, "the page received media: {result}");
+    for e in harness.events() {
+        println!("page event: {e}");
+    }
+    drop(pc);
+    (result, vec![stats])
+}
+
+fn check_video(result: &Value, stats: &tern::PeerStats, mime: &str, sent: usize) {
+    let v = &result["final"]["video"];
+    let decoded = stat(v, "framesDecoded");
+    let out = stats
+        .outbound_rtp
+        .iter()
+        .find(|o| o.kind == MediaKind::Video)
+        .expect("video outbound-rtp");
+    println!(
+        "{mime}: tern sent {sent} frames ({} by its count, {} packets, {} retransmitted, {} PLI, {} NACK), Chromium decoded {decoded} ({} keyframes, {} lost, {} freezes, {} dropped, {}x{})",
+        out.counters.frames_sent,
+        out.counters.packets_sent,
+        out.counters.retransmitted_packets_sent,
+        out.counters.pli_count,
+        out.counters.nack_count,
+        v["keyFramesDecoded"],
+        v["packetsLost"],
+        v["freezeCount"],
+        v["framesDropped"],
+        v["frameWidth"],
+        v["frameHeight"],
+    );
+    assert_eq!(v["mimeType"], mime, "{v}");
+    assert_eq!(out.counters.frames_sent, sent as u64);
+    assert!(stat(v, "keyFramesDecoded") >= 1.0, "{v}");
+    assert!(
+        decoded >= sent as f64 * 0.95 && decoded <= sent as f64,
+        "Chromium decoded {decoded} of {sent} frames: {v}"
+    );
+}
+
+fn check_audio(result: &Value, sent: usize) {
+    let a = &result["atStop"]["audio"];
+    let total = stat(a, "totalSamplesReceived");
+    let concealed = stat(a, "concealedSamples");
+    println!(
+        "opus: tern sent {sent} packets, Chromium received {} ({} lost), {total} samples, {concealed} concealed ({:.2}%); at the end {} samples, {} concealed",
+        a["packetsReceived"],
+        a["packetsLost"],
+        100.0 * concealed / total.max(1.0),
+        result["final"]["audio"]["totalSamplesReceived"],
+        result["final"]["audio"]["concealedSamples"],
+    );
+    assert_eq!(a["mimeType"], "audio/opus", "{a}");
+    assert!(stat(a, "packetsReceived") >= sent as f64 * 0.99, "{a}");
+    assert!(total > 0.0, "{a}");
+    assert!(
+        concealed / total < 0.02,
+        "concealed {concealed} of {total}: {a}"
+    );
+}
+
+#[test]
+fn tern_sends_vp8_and_opus_chromium_decodes_them() {
+    let dir = TempDir::new("tern-sends-vp8");
+    let video = video_clip(&dir, "VP8");
+    let audio = opus_clip(&dir);
+    let (nv, na) = (video.samples.len(), audio.samples.len());
+    let (result, stats) = tern_sends(MediaConfig::default(), vec![video, audio]);
+    check_video(&result, &stats[0], "video/VP8", nv);
+    check_audio(&result, na);
+}
+
+fn only_video_codec(name: &str) -> MediaConfig {
+    let mut m = MediaConfig::default();
+    m.video_codecs.retain(|c| c.name() == name);
+    assert!(!m.video_codecs.is_empty());
+    m
+}
+
+#[test]
+fn tern_sends_h264_chromium_decodes_it() {
+    let dir = TempDir::new("tern-sends-h264");
+    let video = video_clip(&dir, "H264");
+    let n = video.samples.len();
+    let (result, stats) = tern_sends(only_video_codec("H264"), vec![video]);
+    check_video(&result, &stats[0], "video/H264", n);
+}
+
+#[test]
+fn tern_sends_vp9_chromium_decodes_it() {
+    let dir = TempDir::new("tern-sends-vp9");
+    let video = video_clip(&dir, "VP9");
+    let n = video.samples.len();
+    let (result, stats) = tern_sends(only_video_codec("VP9"), vec![video]);
+    check_video(&result, &stats[0], "video/VP9", n);
+}
