@@ -23,8 +23,8 @@ use tern::{
 use tern_interop::browser::{start_chromium, start_chromium_with, Harness};
 use tern_interop::require_binary;
 use tern_media::{
-    AnnexBReader, FourCc, IvfHeader, IvfReader, IvfWriter, OggOpusReader, OggOpusWriter, OpusHead,
-    OpusTags, VideoCodec,
+    split_nal_units, AnnexBReader, AnnexBWriter, FourCc, IvfHeader, IvfReader, IvfWriter,
+    OggOpusReader, OggOpusWriter, OpusHead, OpusTags, VideoCodec,
 };
 
 /// A temporary directory removed on drop (media is made per test, never committed).
@@ -66,6 +66,7 @@ fn config(media: MediaConfig) -> RtcConfiguration {
 
 fn ffmpeg(args: &[&str]) {
     let ffmpeg = require_binary("ffmpeg", "ffmpeg");
+    let t0 = std::time::Instant::now();
     let out = Command::new(ffmpeg)
         .args(["-hide_banner", "-loglevel", "error", "-y"])
         .args(args)
@@ -76,6 +77,7 @@ fn ffmpeg(args: &[&str]) {
         "ffmpeg {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    println!("ffmpeg {:?}: {:?}", args.last().unwrap(), t0.elapsed());
 }
 
 /// ffprobe decodes every frame of `stream` (`v:0`, `a:0`): the codec, how
@@ -146,11 +148,15 @@ async fn read_until(
     got
 }
 
-#[test]
-fn chromium_sends_camera_and_microphone_tern_records_them() {
-    let dir = TempDir::new("chromium-sends");
+/// Chromium offers its camera (in `codec` only) and microphone; tern
+/// answers, records what it reads and ffprobe decodes the recordings.
+fn chromium_sends(codec: &str) {
+    let dir = TempDir::new(&format!("chromium-sends-{codec}"));
     let harness = Harness::start();
-    let chromium = start_chromium(&format!("{}/media_offerer.html?secs=5", harness.url));
+    let chromium = start_chromium(&format!(
+        "{}/media_offerer.html?secs=5&codec={codec}",
+        harness.url
+    ));
     let (id, offer) = harness
         .take_offer(Duration::from_secs(30))
         .unwrap_or_else(|| panic!("no offer from the page:\n{}", chromium.output()));
@@ -220,35 +226,61 @@ fn chromium_sends_camera_and_microphone_tern_records_them() {
             .unwrap_or_else(|| panic!("no {kind} outbound-rtp: {result}"))
     };
     let (vout, aout) = (out("video"), out("audio"));
+    for (i, p) in result["series"].as_array().unwrap().iter().enumerate() {
+        println!("Chromium after {} s: {p}", i + 1);
+    }
 
     // Video: every frame tern assembled is recorded and decodes.
     let keyframes = video.frames.iter().filter(|f| f.2).count();
     let first = video.frames.first().expect("video frames");
-    let (w, h) = vp8_size(&first.1).expect("the first frame is a VP8 keyframe");
-    let ivf = dir.join("chromium.ivf");
-    let mut wr = IvfWriter::new(
-        BufWriter::new(File::create(&ivf).unwrap()),
-        IvfHeader {
-            fourcc: FourCc::VP8,
-            width: w,
-            height: h,
-            timebase_rate: 90_000,
-            timebase_scale: 1,
-            frame_count: video.frames.len() as u32,
-        },
-    )
-    .unwrap();
-    for (ts, data, _) in &video.frames {
-        wr.write_frame(u64::from(ts.wrapping_sub(first.0)), data)
-            .unwrap();
+    assert!(first.2, "the first frame is a keyframe");
+    let (w, h) = (
+        stat(&vout, "frameWidth") as u16,
+        stat(&vout, "frameHeight") as u16,
+    );
+    if codec == "VP8" {
+        assert_eq!(vp8_size(&first.1), Some((w, h)), "VP8 keyframe header");
     }
-    wr.finish().unwrap();
+    let file = dir.join("chromium.video");
+    if codec == "H264" {
+        // The frames are Annex B access units: the file is their concatenation.
+        let mut wr = AnnexBWriter::new(BufWriter::new(File::create(&file).unwrap()));
+        for (_, data, _) in &video.frames {
+            for nal in split_nal_units(data) {
+                wr.write_nal(nal).unwrap();
+            }
+        }
+        wr.finish().unwrap();
+    } else {
+        let fourcc = match codec {
+            "VP8" => FourCc::VP8,
+            "VP9" => FourCc::VP9,
+            _ => FourCc::AV1,
+        };
+        let mut wr = IvfWriter::new(
+            BufWriter::new(File::create(&file).unwrap()),
+            IvfHeader {
+                fourcc,
+                width: w,
+                height: h,
+                timebase_rate: 90_000,
+                timebase_scale: 1,
+                frame_count: video.frames.len() as u32,
+            },
+        )
+        .unwrap();
+        for (ts, data, _) in &video.frames {
+            wr.write_frame(u64::from(ts.wrapping_sub(first.0)), data)
+                .unwrap();
+        }
+        wr.finish().unwrap();
+    }
     let last = video.frames.last().unwrap();
     let secs = f64::from(last.0.wrapping_sub(first.0)) / 90_000.0;
-    let (codec, decoded, errors) = ffprobe_count(&ivf, "v:0");
+    let (probed, decoded, errors) = ffprobe_count(&file, "v:0");
     let sent = stat(&vout, "framesSent");
     println!(
-        "video: Chromium sent {sent} frames ({} encoded, {:?} fps, limited by {}), tern read {} ({keyframes} keyframes, {} lost, {w}x{h}, {secs:.2} s: {:.1} fps), ffprobe decoded {decoded} ({codec})",
+        "{codec}: Chromium sent {sent} frames ({} encoded, {:?} fps, limited by {}), tern read {} ({keyframes} keyframes, {} lost, {w}x{h}, {secs:.2} s: {:.1} fps), ffprobe decoded {decoded} ({probed})",
         vout["framesEncoded"],
         vout["framesPerSecond"],
         vout["qualityLimitationReason"],
@@ -256,7 +288,7 @@ fn chromium_sends_camera_and_microphone_tern_records_them() {
         video.lost_frames,
         video.frames.len() as f64 / secs,
     );
-    assert_eq!(codec, "vp8");
+    assert_eq!(probed, codec.to_lowercase());
     assert!(errors.trim().is_empty(), "ffprobe: {errors}");
     assert_eq!(
         decoded,
@@ -310,6 +342,26 @@ fn chromium_sends_camera_and_microphone_tern_records_them() {
         "tern inbound: {inbound:?}\ntern media counters: {:?}",
         stats.media
     );
+}
+
+#[test]
+fn chromium_sends_vp8_and_opus_tern_records_them() {
+    chromium_sends("VP8");
+}
+
+#[test]
+fn chromium_sends_vp9_tern_records_it() {
+    chromium_sends("VP9");
+}
+
+#[test]
+fn chromium_sends_h264_tern_records_it() {
+    chromium_sends("H264");
+}
+
+#[test]
+fn chromium_sends_av1_tern_records_it() {
+    chromium_sends("AV1");
 }
 
 /// A clip to send: encoded samples with their durations.
@@ -431,6 +483,7 @@ fn opus_clip(dir: &TempDir) -> Clip {
 /// tern offers `clips` to the answering page, sends them in real time and
 /// returns what the page reported, with what tern counted per clip.
 fn tern_sends(media: MediaConfig, clips: Vec<Clip>) -> (Value, Vec<tern::PeerStats>) {
+    let t0 = std::time::Instant::now();
     let harness = Harness::start();
     let chromium = start_chromium_with(
         &format!("{}/media_answerer.html", harness.url),
@@ -448,6 +501,7 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>) -> (Value, Vec<tern::PeerSta
             .unwrap();
         pc.gathering_complete().await.unwrap();
         let offer = pc.local_description().await.unwrap().unwrap().sdp;
+        println!("{:?}: offer made", t0.elapsed());
         let answer = harness
             .relay_offer(&offer, Duration::from_secs(30))
             .await
@@ -462,6 +516,7 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>) -> (Value, Vec<tern::PeerSta
             .await
             .expect("connected in time")
             .unwrap();
+        println!("{:?}: connected", t0.elapsed());
         let mut senders = Vec::new();
         for (mut track, clip) in tracks.into_iter().zip(clips) {
             senders.push(tokio::spawn(async move {
@@ -478,12 +533,14 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>) -> (Value, Vec<tern::PeerSta
         for s in senders {
             let _track = s.await.unwrap();
         }
+        println!("{:?}: sent", t0.elapsed());
         pc
     });
     let stats = rt.block_on(pc.stats()).unwrap();
     let result = harness
         .wait_result(Duration::from_secs(20))
         .unwrap_or_else(|| panic!("no result from the page:\n{}", chromium.output()));
+    println!("{:?}: the page reported", t0.elapsed());
     assert_eq!(result["ok"], true, "the page received media: {result}");
     for e in harness.events() {
         println!("page event: {e}");
@@ -547,8 +604,10 @@ fn check_audio(result: &Value, sent: usize) {
 #[test]
 fn tern_sends_vp8_and_opus_chromium_decodes_them() {
     let dir = TempDir::new("tern-sends-vp8");
+    let t0 = std::time::Instant::now();
     let video = video_clip(&dir, "VP8");
     let audio = opus_clip(&dir);
+    println!("{:?}: clips made", t0.elapsed());
     let (nv, na) = (video.samples.len(), audio.samples.len());
     let (result, stats) = tern_sends(MediaConfig::default(), vec![video, audio]);
     check_video(&result, &stats[0], "video/VP8", nv);
