@@ -417,24 +417,32 @@ fn video_clip(dir: &TempDir, codec: &str) -> Clip {
         let path = dir.join("clip.ivf");
         let p = path.to_str().unwrap();
         let enc: &[&str] = match codec {
-            "VP8" => &["-c:v", "libvpx"],
-            "VP9" => &["-c:v", "libvpx-vp9", "-row-mt", "1"],
+            "VP8" => &["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"],
+            "VP9" => &[
+                "-c:v",
+                "libvpx-vp9",
+                "-row-mt",
+                "1",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+            // Low delay: SVT's default structure reorders frames.
+            "AV1" => &[
+                "-c:v",
+                "libsvtav1",
+                "-preset",
+                "12",
+                "-svtav1-params",
+                "pred-struct=1",
+            ],
             other => panic!("no clip for {other}"),
         };
         let args: Vec<&str> = src
             .iter()
             .chain(enc)
-            .chain(&[
-                "-b:v",
-                "1M",
-                "-deadline",
-                "realtime",
-                "-cpu-used",
-                "8",
-                "-g",
-                "30",
-                p,
-            ])
+            .chain(&["-b:v", "1M", "-g", "30", p])
             .copied()
             .collect();
         ffmpeg(&args);
@@ -628,6 +636,15 @@ fn tern_sends_h264_chromium_decodes_it() {
     let n = video.samples.len();
     let (result, stats) = tern_sends(only_video_codec("H264"), vec![video]);
     check_video(&result, &stats[0], "video/H264", n);
+}
+
+#[test]
+fn tern_sends_av1_chromium_decodes_it() {
+    let dir = TempDir::new("tern-sends-av1");
+    let video = video_clip(&dir, "AV1");
+    let n = video.samples.len();
+    let (result, stats) = tern_sends(only_video_codec("AV1"), vec![video]);
+    check_video(&result, &stats[0], "video/AV1", n);
 }
 
 #[test]
