@@ -275,6 +275,15 @@ fn chromium_sends(codec: &str, loss_percent: u32) {
             match tokio::time::timeout(Duration::from_secs(10), pc.next_event()).await {
                 Ok(Some(PeerConnectionEvent::Track(t))) => {
                     let kind = t.kind();
+                    if kind == MediaKind::Video {
+                        // Two seconds in, a PLI: Chromium's encoder makes
+                        // no keyframes of its own after the first.
+                        let pli = t.request_keyframe();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                            pli.await
+                        });
+                    }
                     readers.push((kind, tokio::spawn(read_until(t, stop_rx.clone()))));
                 }
                 Ok(Some(_)) => {}
@@ -371,9 +380,9 @@ fn chromium_sends(codec: &str, loss_percent: u32) {
     let (probed, decoded, errors) = ffprobe_count(&file, "v:0");
     let sent = stat(&vout, "framesSent");
     println!(
-        "{codec}: Chromium sent {sent} frames ({} encoded, {:?} fps, limited by {}), tern read {} ({keyframes} keyframes, {} lost, {w}x{h}, {secs:.2} s: {:.1} fps), ffprobe decoded {decoded} ({probed})",
+        "{codec}: Chromium sent {sent} frames ({} encoded, {} PLIs, limited by {}), tern read {} ({keyframes} keyframes, {} lost, {w}x{h}, {secs:.2} s: {:.1} fps), ffprobe decoded {decoded} ({probed})",
         vout["framesEncoded"],
-        vout["framesPerSecond"],
+        vout["pliCount"],
         vout["qualityLimitationReason"],
         video.frames.len(),
         video.lost_frames,
@@ -386,7 +395,11 @@ fn chromium_sends(codec: &str, loss_percent: u32) {
         video.frames.len() as u64,
         "ffprobe decodes every frame"
     );
-    assert!(keyframes > 0 && video.frames.len() > 50);
+    assert!(video.frames.len() > 50);
+    assert!(
+        stat(&vout, "pliCount") >= 1.0 && keyframes >= 2,
+        "tern's PLI reached Chromium and brought a keyframe: {keyframes} keyframes, {vout}"
+    );
     assert_eq!(
         video.lost_frames, 0,
         "no frame given up on loopback (NACK and RTX repair the loss)"
