@@ -591,29 +591,46 @@ fn video_clip(dir: &TempDir, codec: &str) -> Clip {
     }
 }
 
-fn opus_clip(dir: &TempDir) -> Clip {
-    let path = dir.join("clip.opus");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:duration=5",
-        "-c:a",
-        "libopus",
-        "-b:a",
-        "48k",
-        "-ar",
-        "48000",
-        "-f",
-        "ogg",
-        path.to_str().unwrap(),
-    ]);
-    let mut r = OggOpusReader::new(File::open(&path).unwrap()).unwrap();
-    let mut samples = Vec::new();
-    while let Some(p) = r.next_packet().unwrap() {
-        let d = Duration::from_nanos(u64::from(p.duration) * 1_000_000_000 / 48_000);
-        samples.push((Bytes::from(p.data), d));
-    }
+/// Five seconds of a 440 Hz tone in `codec`: Opus packets from Ogg, or
+/// 20 ms chunks of G.711 (8 kHz) or G.722 (16 kHz at 64 kbit/s: also 160
+/// bytes, on its 8 kHz RTP clock).
+fn audio_clip(dir: &TempDir, codec: &str) -> Clip {
+    let tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=5"];
+    let path = dir.join("clip.audio");
+    let p = path.to_str().unwrap();
+    let twenty_ms = Duration::from_millis(20);
+    let raw = |enc: &[&str]| {
+        ffmpeg(&[&tone[..], enc, &["-ac", "1", p]].concat());
+        std::fs::read(&path)
+            .unwrap()
+            .chunks(160)
+            .map(|c| (Bytes::copy_from_slice(c), twenty_ms))
+            .collect::<Vec<_>>()
+    };
+    let samples = match codec {
+        "PCMU" => raw(&["-ar", "8000", "-f", "mulaw"]),
+        "PCMA" => raw(&["-ar", "8000", "-f", "alaw"]),
+        "G722" => raw(&["-ar", "16000", "-c:a", "g722", "-f", "g722"]),
+        "opus" => {
+            ffmpeg(
+                &[
+                    &tone[..],
+                    &[
+                        "-c:a", "libopus", "-b:a", "48k", "-ar", "48000", "-f", "ogg", p,
+                    ],
+                ]
+                .concat(),
+            );
+            let mut r = OggOpusReader::new(File::open(&path).unwrap()).unwrap();
+            let mut samples = Vec::new();
+            while let Some(p) = r.next_packet().unwrap() {
+                let d = Duration::from_nanos(u64::from(p.duration) * 1_000_000_000 / 48_000);
+                samples.push((Bytes::from(p.data), d));
+            }
+            samples
+        }
+        other => panic!("no clip for {other}"),
+    };
     Clip {
         kind: MediaKind::Audio,
         samples,
@@ -622,7 +639,7 @@ fn opus_clip(dir: &TempDir) -> Clip {
 
 /// tern offers `clips` to the answering page, sends them in real time and
 /// returns what the page reported, with what tern counted per clip.
-fn tern_sends(media: MediaConfig, clips: Vec<Clip>, loss_percent: u32) -> (Value, tern::PeerStats) {
+fn tern_sends(media: MediaConfig, clips: Vec<Clip>, loss_percent: u32) -> Sent {
     let _serial = serial();
     let t0 = std::time::Instant::now();
     let harness = Harness::start();
@@ -631,7 +648,7 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>, loss_percent: u32) -> (Value
         &["--autoplay-policy=no-user-gesture-required"],
     );
     let rt = runtime();
-    let (pc, loss) = rt.block_on(async {
+    let (pc, loss, tracks) = rt.block_on(async {
         let pc = PeerConnection::new(config(media)).await.unwrap();
         let port = pc.local_addresses()[0].port();
         let loss =
@@ -674,11 +691,12 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>, loss_percent: u32) -> (Value
                 track
             }));
         }
+        let mut tracks = Vec::new();
         for s in senders {
-            let _track = s.await.unwrap();
+            tracks.push(s.await.unwrap());
         }
         println!("{:?}: sent", t0.elapsed());
-        (pc, loss)
+        (pc, loss, tracks)
     });
     let result = harness
         .wait_result(Duration::from_secs(20))
@@ -695,11 +713,33 @@ fn tern_sends(media: MediaConfig, clips: Vec<Clip>, loss_percent: u32) -> (Value
             loss.dropped()
         );
     }
+    let keyframe_requests = tracks
+        .iter()
+        .filter(|t| t.kind() == MediaKind::Video)
+        .map(|t| t.keyframe_requests())
+        .sum();
     drop(pc);
-    (result, stats)
+    Sent {
+        result,
+        stats,
+        keyframe_requests,
+    }
 }
 
-fn check_video(result: &Value, stats: &tern::PeerStats, mime: &str, sent: usize, lossy: bool) {
+/// What [`tern_sends`] found out.
+struct Sent {
+    /// The page's report.
+    result: Value,
+    /// tern's stats once the page reported.
+    stats: tern::PeerStats,
+    /// Keyframe requests the video track saw.
+    keyframe_requests: u64,
+}
+
+/// Chromium decoded at least 95% of the `decodable` frames (those from the
+/// first keyframe on) of the `sent`.
+fn check_video(sent_: &Sent, mime: &str, sent: usize, decodable: usize, lossy: bool) {
+    let (result, stats) = (&sent_.result, &sent_.stats);
     let v = &result["final"]["video"];
     let decoded = stat(v, "framesDecoded");
     let out = stats
@@ -708,12 +748,13 @@ fn check_video(result: &Value, stats: &tern::PeerStats, mime: &str, sent: usize,
         .find(|o| o.kind == MediaKind::Video)
         .expect("video outbound-rtp");
     println!(
-        "{mime}: tern sent {sent} frames ({} by its count, {} packets, {} retransmitted, {} PLI, {} NACK), Chromium decoded {decoded} ({} keyframes, {} lost, {} NACKs, {} retransmissions received, {} freezes, {} dropped, {}x{})",
+        "{mime}: tern sent {sent} frames ({} by its count, {} packets, {} retransmitted, {} PLI, {} NACK, {} keyframe requests seen by the track), Chromium decoded {decoded} ({} keyframes, {} lost, {} NACKs, {} retransmissions received, {} freezes, {} dropped, {}x{})",
         out.counters.frames_sent,
         out.counters.packets_sent,
         out.counters.retransmitted_packets_sent,
         out.counters.pli_count,
         out.counters.nack_count,
+        sent_.keyframe_requests,
         v["keyFramesDecoded"],
         v["packetsLost"],
         v["nackCount"],
@@ -738,30 +779,45 @@ fn check_video(result: &Value, stats: &tern::PeerStats, mime: &str, sent: usize,
         );
     }
     assert!(
-        decoded >= sent as f64 * 0.95 && decoded <= sent as f64,
-        "Chromium decoded {decoded} of {sent} frames: {v}"
+        decoded >= decodable as f64 * 0.95 && decoded <= sent as f64,
+        "Chromium decoded {decoded} of {sent} frames ({decodable} decodable): {v}"
     );
 }
 
-fn check_audio(result: &Value, sent: usize) {
+fn check_audio(sent_: &Sent, mime: &str, sent: usize) {
+    let result = &sent_.result;
     let a = &result["atStop"]["audio"];
     let total = stat(a, "totalSamplesReceived");
     let concealed = stat(a, "concealedSamples");
     println!(
-        "opus: tern sent {sent} packets, Chromium received {} ({} lost), {total} samples, {concealed} concealed ({:.2}%); at the end {} samples, {} concealed",
+        "{mime}: tern sent {sent} packets, Chromium received {} ({} lost), {total} samples ({} s, energy {}), {concealed} concealed ({:.2}%); at the end {} samples, {} concealed",
         a["packetsReceived"],
         a["packetsLost"],
+        a["totalSamplesDuration"],
+        a["totalAudioEnergy"],
         100.0 * concealed / total.max(1.0),
         result["final"]["audio"]["totalSamplesReceived"],
         result["final"]["audio"]["concealedSamples"],
     );
-    assert_eq!(a["mimeType"], "audio/opus", "{a}");
+    assert_eq!(a["mimeType"], mime, "{a}");
     assert!(stat(a, "packetsReceived") >= sent as f64 * 0.99, "{a}");
     assert!(total > 0.0, "{a}");
+    // A 440 Hz tone, not silence.
+    assert!(stat(a, "totalAudioEnergy") > 0.0, "{a}");
     assert!(
         concealed / total < 0.02,
         "concealed {concealed} of {total}: {a}"
     );
+}
+
+fn decodable_from_first_keyframe(clip: &Clip) -> usize {
+    // VP8 (RFC 6386 §9.1): bit 0 of the first byte is 0 on a keyframe.
+    let first = clip
+        .samples
+        .iter()
+        .position(|(d, _)| d[0] & 1 == 0)
+        .expect("a keyframe");
+    clip.samples.len() - first
 }
 
 #[test]
@@ -769,12 +825,12 @@ fn tern_sends_vp8_and_opus_chromium_decodes_them() {
     let dir = TempDir::new("tern-sends-vp8");
     let t0 = std::time::Instant::now();
     let video = video_clip(&dir, "VP8");
-    let audio = opus_clip(&dir);
+    let audio = audio_clip(&dir, "opus");
     println!("{:?}: clips made", t0.elapsed());
     let (nv, na) = (video.samples.len(), audio.samples.len());
-    let (result, stats) = tern_sends(MediaConfig::default(), vec![video, audio], 0);
-    check_video(&result, &stats, "video/VP8", nv, false);
-    check_audio(&result, na);
+    let sent = tern_sends(MediaConfig::default(), vec![video, audio], 0);
+    check_video(&sent, "video/VP8", nv, nv, false);
+    check_audio(&sent, "audio/opus", na);
 }
 
 #[test]
@@ -782,8 +838,34 @@ fn tern_sends_vp8_through_10_percent_loss_chromium_repairs_it() {
     let dir = TempDir::new("tern-sends-vp8-loss");
     let video = video_clip(&dir, "VP8");
     let n = video.samples.len();
-    let (result, stats) = tern_sends(MediaConfig::default(), vec![video], 10);
-    check_video(&result, &stats, "video/VP8", n, true);
+    let sent = tern_sends(MediaConfig::default(), vec![video], 10);
+    check_video(&sent, "video/VP8", n, n, true);
+}
+
+#[test]
+fn tern_sends_vp8_from_mid_gop_chromium_asks_for_a_keyframe() {
+    let dir = TempDir::new("tern-sends-vp8-mid-gop");
+    let mut video = video_clip(&dir, "VP8");
+    // Start ten frames into the first group of pictures: Chromium cannot
+    // decode until the next keyframe (frame 30 of the clip) and asks.
+    video.samples.drain(..10);
+    let n = video.samples.len();
+    let decodable = decodable_from_first_keyframe(&video);
+    assert!(decodable < n);
+    let sent = tern_sends(MediaConfig::default(), vec![video], 0);
+    check_video(&sent, "video/VP8", n, decodable, false);
+    let out = sent
+        .stats
+        .outbound_rtp
+        .iter()
+        .find(|o| o.kind == MediaKind::Video)
+        .unwrap();
+    let v = &sent.result["final"]["video"];
+    assert!(
+        out.counters.pli_count + out.counters.fir_count >= 1 && sent.keyframe_requests >= 1,
+        "Chromium's keyframe request reached tern's track: {:?}, {v}",
+        out.counters
+    );
 }
 
 fn only_video_codec(name: &str) -> MediaConfig {
@@ -793,29 +875,55 @@ fn only_video_codec(name: &str) -> MediaConfig {
     m
 }
 
-#[test]
-fn tern_sends_h264_chromium_decodes_it() {
-    let dir = TempDir::new("tern-sends-h264");
-    let video = video_clip(&dir, "H264");
+fn only_audio_codec(name: &str) -> MediaConfig {
+    let mut m = MediaConfig::default();
+    m.audio_codecs.retain(|c| c.name() == name);
+    assert!(!m.audio_codecs.is_empty());
+    m
+}
+
+fn tern_sends_video(codec: &str) {
+    let dir = TempDir::new(&format!("tern-sends-{codec}"));
+    let video = video_clip(&dir, codec);
     let n = video.samples.len();
-    let (result, stats) = tern_sends(only_video_codec("H264"), vec![video], 0);
-    check_video(&result, &stats, "video/H264", n, false);
+    let sent = tern_sends(only_video_codec(codec), vec![video], 0);
+    check_video(&sent, &format!("video/{codec}"), n, n, false);
 }
 
 #[test]
-fn tern_sends_av1_chromium_decodes_it() {
-    let dir = TempDir::new("tern-sends-av1");
-    let video = video_clip(&dir, "AV1");
-    let n = video.samples.len();
-    let (result, stats) = tern_sends(only_video_codec("AV1"), vec![video], 0);
-    check_video(&result, &stats, "video/AV1", n, false);
+fn tern_sends_h264_chromium_decodes_it() {
+    tern_sends_video("H264");
 }
 
 #[test]
 fn tern_sends_vp9_chromium_decodes_it() {
-    let dir = TempDir::new("tern-sends-vp9");
-    let video = video_clip(&dir, "VP9");
-    let n = video.samples.len();
-    let (result, stats) = tern_sends(only_video_codec("VP9"), vec![video], 0);
-    check_video(&result, &stats, "video/VP9", n, false);
+    tern_sends_video("VP9");
+}
+
+#[test]
+fn tern_sends_av1_chromium_decodes_it() {
+    tern_sends_video("AV1");
+}
+
+fn tern_sends_audio(codec: &str) {
+    let dir = TempDir::new(&format!("tern-sends-{codec}"));
+    let audio = audio_clip(&dir, codec);
+    let n = audio.samples.len();
+    let sent = tern_sends(only_audio_codec(codec), vec![audio], 0);
+    check_audio(&sent, &format!("audio/{codec}"), n);
+}
+
+#[test]
+fn tern_sends_g722_chromium_decodes_it() {
+    tern_sends_audio("G722");
+}
+
+#[test]
+fn tern_sends_pcmu_chromium_decodes_it() {
+    tern_sends_audio("PCMU");
+}
+
+#[test]
+fn tern_sends_pcma_chromium_decodes_it() {
+    tern_sends_audio("PCMA");
 }
