@@ -748,13 +748,15 @@ fn check_video(sent_: &Sent, mime: &str, sent: usize, decodable: usize, lossy: b
         .find(|o| o.kind == MediaKind::Video)
         .expect("video outbound-rtp");
     println!(
-        "{mime}: tern sent {sent} frames ({} by its count, {} packets, {} retransmitted, {} PLI, {} NACK, {} keyframe requests seen by the track), Chromium decoded {decoded} ({} keyframes, {} lost, {} NACKs, {} retransmissions received, {} freezes, {} dropped, {}x{})",
+        "{mime}: tern sent {sent} frames ({} by its count, {} packets, {} retransmitted, {} PLI, {} NACK, {} NACKed not resent, {} keyframe requests seen by the track, RTT {:?}), Chromium decoded {decoded} ({} keyframes, {} lost, {} NACKs, {} retransmissions received, {} freezes, {} dropped, {}x{})",
         out.counters.frames_sent,
         out.counters.packets_sent,
         out.counters.retransmitted_packets_sent,
         out.counters.pli_count,
         out.counters.nack_count,
+        out.counters.nack_unanswered,
         sent_.keyframe_requests,
+        out.remote_inbound.round_trip_time,
         v["keyFramesDecoded"],
         v["packetsLost"],
         v["nackCount"],
@@ -767,19 +769,35 @@ fn check_video(sent_: &Sent, mime: &str, sent: usize, decodable: usize, lossy: b
     assert_eq!(v["mimeType"], mime, "{v}");
     assert_eq!(out.counters.frames_sent, sent as u64);
     assert!(stat(v, "keyFramesDecoded") >= 1.0, "{v}");
+    let mut decodable = decodable as f64;
     if lossy {
         assert!(
             stat(v, "nackCount") > 0.0,
             "Chromium asked for the lost packets: {v}"
         );
         assert!(
-            out.counters.nack_count > 0 && out.counters.retransmitted_packets_sent > 0,
-            "tern resent them: {:?}",
+            out.counters.nack_count > 0
+                && out.counters.retransmitted_packets_sent > 0
+                && out.counters.nack_unanswered == 0,
+            "tern resent every packet asked for: {:?}",
             out.counters
         );
+        assert!(
+            stat(v, "retransmittedPacketsReceived") >= 0.8 * stat(v, "packetsLost"),
+            "most losses repaired: {v}"
+        );
+        // On loopback nftables sees tern's GSO sends unsplit, so a drop
+        // takes a batch of equal-sized packets (most of a frame) at once.
+        // Now and then (1 run in 4) Chromium then gives up on a whole
+        // keyframe although every lost packet was resent and arrived, and
+        // asks for another, which a sender reading a file can only give at
+        // the next group of pictures: each keyframe of the clip not
+        // decoded may take its group's 30 frames with it, no more.
+        let keyframes = sent.div_ceil(30) as f64;
+        decodable -= 30.0 * (keyframes - stat(v, "keyFramesDecoded")).max(0.0);
     }
     assert!(
-        decoded >= decodable as f64 * 0.95 && decoded <= sent as f64,
+        decoded >= decodable * 0.95 && decoded <= sent as f64,
         "Chromium decoded {decoded} of {sent} frames ({decodable} decodable): {v}"
     );
 }
