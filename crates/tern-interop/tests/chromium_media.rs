@@ -496,13 +496,36 @@ fn chromium_sends_av1_tern_records_it() {
     chromium_sends("AV1", 0);
 }
 
-/// A clip to send: encoded samples with their durations.
+/// Encoded samples with their durations.
+type Samples = Vec<(Bytes, Duration)>;
+
+/// A clip to send.
 struct Clip {
     kind: MediaKind,
-    samples: Vec<(Bytes, Duration)>,
+    samples: Samples,
 }
 
-fn video_clip(dir: &TempDir, codec: &str) -> Clip {
+/// Five seconds of ffmpeg's test pattern at 30 fps in `codec`, a keyframe
+/// every 30 frames; made once per process (three tests send the VP8 one).
+fn video_clip(codec: &str) -> Clip {
+    static CLIPS: std::sync::Mutex<Vec<(String, Samples)>> = std::sync::Mutex::new(Vec::new());
+    let mut clips = CLIPS.lock().unwrap_or_else(|e| e.into_inner());
+    let samples = match clips.iter().find(|(c, _)| c == codec) {
+        Some((_, s)) => s.clone(),
+        None => {
+            let dir = TempDir::new(&format!("clip-{codec}"));
+            let s = make_video_clip(&dir, codec);
+            clips.push((codec.to_string(), s.clone()));
+            s
+        }
+    };
+    Clip {
+        kind: MediaKind::Video,
+        samples,
+    }
+}
+
+fn make_video_clip(dir: &TempDir, codec: &str) -> Samples {
     let src = [
         "-f",
         "lavfi",
@@ -585,10 +608,7 @@ fn video_clip(dir: &TempDir, codec: &str) -> Clip {
         );
         r.map(|f| (Bytes::from(f.unwrap().data), frame)).collect()
     };
-    Clip {
-        kind: MediaKind::Video,
-        samples,
-    }
+    samples
 }
 
 /// Five seconds of a 440 Hz tone in `codec`: Opus packets from Ogg, or
@@ -842,7 +862,7 @@ fn decodable_from_first_keyframe(clip: &Clip) -> usize {
 fn tern_sends_vp8_and_opus_chromium_decodes_them() {
     let dir = TempDir::new("tern-sends-vp8");
     let t0 = std::time::Instant::now();
-    let video = video_clip(&dir, "VP8");
+    let video = video_clip("VP8");
     let audio = audio_clip(&dir, "opus");
     println!("{:?}: clips made", t0.elapsed());
     let (nv, na) = (video.samples.len(), audio.samples.len());
@@ -853,8 +873,7 @@ fn tern_sends_vp8_and_opus_chromium_decodes_them() {
 
 #[test]
 fn tern_sends_vp8_through_10_percent_loss_chromium_repairs_it() {
-    let dir = TempDir::new("tern-sends-vp8-loss");
-    let video = video_clip(&dir, "VP8");
+    let video = video_clip("VP8");
     let n = video.samples.len();
     let sent = tern_sends(MediaConfig::default(), vec![video], 10);
     check_video(&sent, "video/VP8", n, n, true);
@@ -862,8 +881,7 @@ fn tern_sends_vp8_through_10_percent_loss_chromium_repairs_it() {
 
 #[test]
 fn tern_sends_vp8_from_mid_gop_chromium_asks_for_a_keyframe() {
-    let dir = TempDir::new("tern-sends-vp8-mid-gop");
-    let mut video = video_clip(&dir, "VP8");
+    let mut video = video_clip("VP8");
     // Start ten frames into the first group of pictures: Chromium cannot
     // decode until the next keyframe (frame 30 of the clip) and asks.
     video.samples.drain(..10);
@@ -901,8 +919,7 @@ fn only_audio_codec(name: &str) -> MediaConfig {
 }
 
 fn tern_sends_video(codec: &str) {
-    let dir = TempDir::new(&format!("tern-sends-{codec}"));
-    let video = video_clip(&dir, codec);
+    let video = video_clip(codec);
     let n = video.samples.len();
     let sent = tern_sends(only_video_codec(codec), vec![video], 0);
     check_video(&sent, &format!("video/{codec}"), n, n, false);
