@@ -1,11 +1,19 @@
 //! Chromium (libwebrtc) ↔ tern media on loopback, both directions.
 //!
-//! - Chromium sends its fake camera and microphone; tern answers, reads
-//!   whole frames with `RemoteTrack::read_frame`, records them (IVF, Ogg
-//!   Opus) and ffprobe decodes every one.
-//! - tern sends clips ffmpeg made (VP8, VP9, H.264 with Opus) in real time
-//!   with `LocalTrack::write_sample`; Chromium's `getStats()` says how many
-//!   frames it decoded and how much audio it had to conceal.
+//! - Chromium sends its fake camera (VP8, VP9, H.264 or AV1, chosen with
+//!   `setCodecPreferences`) and microphone (Opus); tern answers, reads
+//!   whole frames with `RemoteTrack::read_frame`, asks for a keyframe two
+//!   seconds in, records them (IVF, Annex B, Ogg Opus) and ffprobe decodes
+//!   every one; tern's count is checked against Chromium's `framesSent`.
+//! - tern sends clips ffmpeg made (VP8, VP9, H.264, AV1; Opus, G.722, PCMU,
+//!   PCMA) in real time with `LocalTrack::write_sample`; Chromium's
+//!   `getStats()` says how many frames it decoded and how much audio it
+//!   had to conceal.
+//! - Both directions again through 10% random loss of RTP/RTCP (nftables
+//!   in the test's own network namespace): NACK and RTX repair it.
+//!
+//! The tests run one at a time (two Chromiums and an encoder on two cores
+//! would starve the real-time senders) and each takes about 10 s.
 #![allow(clippy::disallowed_methods)] // real processes, real time
 
 use std::fs::File;
