@@ -20,6 +20,8 @@ use crate::{require_binary, Peer};
 
 const OFFERER: &str = include_str!("../pages/offerer.html");
 const ANSWERER: &str = include_str!("../pages/answerer.html");
+const MEDIA_OFFERER: &str = include_str!("../pages/media_offerer.html");
+const MEDIA_ANSWERER: &str = include_str!("../pages/media_answerer.html");
 
 #[derive(Default)]
 struct Inner {
@@ -59,6 +61,11 @@ impl Harness {
         let app = Router::new()
             .route("/offerer.html", get(|| async { Html(OFFERER) }))
             .route("/answerer.html", get(|| async { Html(ANSWERER) }))
+            .route("/media_offerer.html", get(|| async { Html(MEDIA_OFFERER) }))
+            .route(
+                "/media_answerer.html",
+                get(|| async { Html(MEDIA_ANSWERER) }),
+            )
             .route("/result", post(result))
             .route("/event", post(event))
             .route("/offer", post(offer))
@@ -120,6 +127,46 @@ impl Harness {
     /// Forgets the events seen so far.
     pub fn clear_events(&self) {
         self.shared.inner.lock().expect("lock").events.clear();
+    }
+
+    /// Waits for an offer a page posted to `/offer` (the page waits for
+    /// its answer, given with [`Harness::answer`]); its id and SDP.
+    pub fn take_offer(&self, max: Duration) -> Option<(u64, String)> {
+        let shared = self.shared.clone();
+        self.rt.block_on(async move {
+            let deadline = tokio::time::Instant::now() + max;
+            loop {
+                let notified = shared.offer_ready.notified();
+                if let Some(o) = shared.inner.lock().expect("lock").offers.pop_front() {
+                    return Some(o);
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// Answers the offer `id` from [`Harness::take_offer`]; false if that
+    /// page stopped waiting.
+    pub fn answer(&self, id: u64, sdp: &str) -> bool {
+        let tx = self.shared.inner.lock().expect("lock").answers.remove(&id);
+        tx.is_some_and(|tx| tx.send(json!({"type": "answer", "sdp": sdp})).is_ok())
+    }
+
+    /// Hands `sdp` (an offer) to the answering page polling `/next-offer`
+    /// and waits up to `max` for its answer (the JSON it posted).
+    pub async fn relay_offer(&self, sdp: &str, max: Duration) -> Option<Value> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut i = self.shared.inner.lock().expect("lock");
+            let id = i.next;
+            i.next += 1;
+            i.offers.push_back((id, sdp.to_string()));
+            i.answers.insert(id, tx);
+        }
+        self.shared.offer_ready.notify_waiters();
+        tokio::time::timeout(max, rx).await.ok()?.ok()
     }
 
     /// Negotiated channel ids the answering page makes for the next offers.
@@ -207,6 +254,11 @@ async fn answer(
 
 /// Headless Chromium on `url` (loopback only; flags from the interop guide).
 pub fn start_chromium(url: &str) -> Peer {
+    start_chromium_with(url, &[])
+}
+
+/// [`start_chromium`] with `extra` flags.
+pub fn start_chromium_with(url: &str, extra: &[&str]) -> Peer {
     let chromium = PathBuf::from("/usr/lib/chromium/chromium");
     if !chromium.is_file() {
         require_binary("chromium", "chromium");
@@ -235,6 +287,7 @@ pub fn start_chromium(url: &str) -> Peer {
         "--v=0",
     ]
     .iter()
+    .chain(extra)
     .map(|s| s.to_string())
     .chain([
         format!("--user-data-dir={}", profile.display()),
