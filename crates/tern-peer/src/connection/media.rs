@@ -774,9 +774,12 @@ impl MediaState {
             let Some(neg) = t.negotiated.as_ref() else {
                 return;
             };
-            // The original's payload type decides the RTX type; the
-            // history knows it, so try the default codec's first.
-            let rtx_pt = neg.codecs.first().and_then(|c| neg.rtx_for(c.payload_type));
+            // The original's payload type decides the RTX type (RFC 4588
+            // §8.1: one RTX payload type per original one).
+            let rtx_pt = t
+                .sender
+                .stored_payload_type(now, seq)
+                .and_then(|pt| neg.rtx_for(pt));
             let mut buf = vec![0u8; 1500];
             let Some(n) = t.sender.resend(now, seq, rtx_pt, &mut buf) else {
                 t.sender.counters.nack_unanswered += 1;

@@ -176,6 +176,14 @@ impl RtpSender {
         Some(n)
     }
 
+    /// The payload type of stored packet `seq`, if it is still kept.
+    pub fn stored_payload_type(&self, now: Instant, seq: u16) -> Option<u8> {
+        let p = self.history.get(now, SeqNo(seq)).ok()?;
+        tern_rtp::RtpPacket::new_checked(p)
+            .ok()
+            .map(|p| p.payload_type().get())
+    }
+
     /// A receiver retrying a NACK after the RTT it measures asks again
     /// about one RTT after the first request, give or take jitter: the
     /// history refuses a resend only within ¾ of the RTT, so such a retry
