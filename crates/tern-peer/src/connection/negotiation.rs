@@ -66,11 +66,12 @@ impl PeerConnection {
                         || t.proposed_mid.as_ref().is_some_and(|x| x.as_str() == m)
                 })
         };
-        (0u32..)
-            .map(|n| n.to_string())
-            .find(|m| !used(m))
-            .map(Mid::new)
-            .expect("an unused number")
+        // Fewer mids are in use than numbers exist: this ends.
+        let mut n = 0u32;
+        while used(&n.to_string()) {
+            n += 1;
+        }
+        Mid::new(n.to_string())
     }
 
     /// W3C `createOffer`: every section of the current layout in its
@@ -145,7 +146,13 @@ impl PeerConnection {
 
     /// Our offer's section for a transceiver.
     fn offer_section(&self, p: &LocalParams, id: TransceiverId) -> MediaDescription {
-        let t = &self.media.transceivers[self.media.index(id).expect("placed transceivers exist")];
+        // The layout only holds transceivers that exist (they are never
+        // removed, only stopped).
+        let Some(i) = self.media.index(id) else {
+            let m = MediaDescription::new("video", 0, media::RTP_PROTOCOL, &["0"]);
+            return media::rejected(&m);
+        };
+        let t = &self.media.transceivers[i];
         let mid = t
             .mid
             .clone()
@@ -540,7 +547,11 @@ impl PeerConnection {
                         ..TransceiverInit::default()
                     };
                     let id = self.media.add(sec.kind, init, false, false);
-                    self.media.index(id).expect("just added")
+                    let Some(i) = self.media.index(id) else {
+                        layout.push(Slot::Rejected(Box::new(m.clone())));
+                        continue;
+                    };
+                    i
                 }
             };
             let t = &mut self.media.transceivers[idx];

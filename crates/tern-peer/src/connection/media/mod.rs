@@ -10,24 +10,23 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tern_crypto::Random;
 use tern_rtp::codec::Payloads;
-use tern_rtp::rtcp::{
-    rtt_from_report, sdes_item, CompoundIter, CompoundWriter, NtpTime, ReportBlock, RtcpPacket,
-    SdesChunk, SdesItem,
-};
+use tern_rtp::rtcp::NtpTime;
 use tern_rtp::rtp::rtx_original;
 use tern_rtp::{ExtensionKind, Packetizer, RtpPacket};
 use tern_srtp::{DtlsRole, ProtectionProfile, Protector, SrtpConfig, SrtpKeys, Unprotector};
 
-use super::PeerConnection;
+mod handle;
+mod rtcp;
+
 use crate::error::PeerError;
 use crate::jsep::Mid;
 use crate::media::transceiver::Transceiver;
 use crate::media::twcc::TwccRecorder;
 use crate::media::{
-    KeyframeRequestKind, MediaConfig, MediaKind, RtpCodecParameters, RtpPacketReceived,
-    RtpPacketToSend, RtpTransceiverDirection, TransceiverId,
+    MediaConfig, MediaKind, RtpCodecParameters, RtpPacketReceived, RtpPacketToSend, TransceiverId,
 };
 use crate::state::PeerEvent;
+pub use handle::TransceiverMut;
 
 /// RTP packets waiting in the event queue beyond which new ones are
 /// dropped (and counted): an application that stops reading does not grow
@@ -80,6 +79,14 @@ pub struct MediaCounters {
     pub keyframe_requests_limited: u64,
 }
 
+/// See [`MediaState::ext`].
+#[derive(Debug, Clone, Copy, Default)]
+struct ReceiveExtensions {
+    mid: Option<u8>,
+    transport_cc: Option<u8>,
+    rid: Option<u8>,
+}
+
 pub(crate) struct MediaState {
     pub config: MediaConfig,
     pub transceivers: Vec<Transceiver>,
@@ -99,6 +106,9 @@ pub(crate) struct MediaState {
     routes: HashMap<u32, usize>,
     pub queued_rtp: usize,
     packetizers: HashMap<(usize, u8), Box<dyn Packetizer + Send>>,
+    /// Header extension ids the receive path reads (one per BUNDLE group,
+    /// RFC 8843 §9.1.4), found once per negotiation.
+    ext: ReceiveExtensions,
     payloads: Payloads,
     nack_buf: Vec<tern_rtp::SeqNo>,
 }
@@ -130,6 +140,7 @@ impl MediaState {
             routes: HashMap::new(),
             queued_rtp: 0,
             packetizers: HashMap::new(),
+            ext: ReceiveExtensions::default(),
             payloads: Payloads::new(),
             nack_buf: Vec::new(),
         }
@@ -228,6 +239,16 @@ impl MediaState {
             }
         }
         self.packetizers.clear();
+        let id = |k: ExtensionKind| {
+            self.transceivers
+                .iter()
+                .find_map(|t| t.negotiated.as_ref()?.ext_id(k))
+        };
+        self.ext = ReceiveExtensions {
+            mid: id(ExtensionKind::Mid),
+            transport_cc: id(ExtensionKind::TransportSequenceNumber),
+            rid: id(ExtensionKind::RtpStreamId),
+        };
     }
 
     pub fn ntp(&mut self, now: Instant) -> NtpTime {
@@ -286,25 +307,6 @@ impl MediaState {
             .min()
     }
 
-    /// The mid header extension's id (one per BUNDLE group).
-    fn mid_ext(&self) -> Option<u8> {
-        self.transceivers
-            .iter()
-            .filter_map(|t| t.negotiated.as_ref()?.ext_id(ExtensionKind::Mid))
-            .next()
-    }
-
-    fn twcc_ext(&self) -> Option<u8> {
-        self.transceivers
-            .iter()
-            .filter_map(|t| {
-                t.negotiated
-                    .as_ref()?
-                    .ext_id(ExtensionKind::TransportSequenceNumber)
-            })
-            .next()
-    }
-
     fn protect_rtcp(&mut self, mut buf: Vec<u8>) -> Option<Vec<u8>> {
         let (p, _) = self.srtp.as_mut()?;
         let len = buf.len();
@@ -350,7 +352,12 @@ impl MediaState {
                 "not connected yet (no SRTP keys)".into(),
             ));
         }
-        let neg = t.negotiated.as_ref().expect("sends() checked it");
+        let Some(neg) = t.negotiated.as_ref() else {
+            return Err(PeerError::InvalidState(format!(
+                "{} is not negotiated",
+                t.id
+            )));
+        };
         let pt = match p.payload_type {
             Some(pt) if neg.codec(pt).is_some() => pt,
             Some(pt) => {
@@ -535,20 +542,19 @@ impl MediaState {
         let marker = pkt.marker();
         let header_len = pkt.header_len();
         let payload_len = pkt.payload().len();
-        if let Some(id) = self.twcc_ext() {
+        if let Some(id) = self.ext.transport_cc {
             if let Some(&[a, b]) = pkt.extension_value(id) {
                 self.twcc.record(now, u16::from_be_bytes([a, b]));
             }
         }
-        let mid_id = self.mid_ext();
+        let mid_id = self.ext.mid;
         let mid = mid_id
             .and_then(|id| pkt.extension_value(id))
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::to_string);
         let rid = self
-            .transceivers
-            .iter()
-            .find_map(|t| t.negotiated.as_ref()?.ext_id(ExtensionKind::RtpStreamId))
+            .ext
+            .rid
             .and_then(|id| pkt.extension_value(id))
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::to_string);
@@ -561,14 +567,20 @@ impl MediaState {
             self.counters.rtp_not_receiving += 1;
             return;
         }
-        let Some(neg) = t.negotiated.clone() else {
+        // What the packet needs of the negotiation, read without cloning it
+        // (this runs per packet).
+        let Some((apt, clock_of)) = t.negotiated.as_ref().map(|n| {
+            let apt = n.apt(pt);
+            let clock = n.codec(apt.unwrap_or(pt)).map(|c| c.clock_rate);
+            (apt, clock)
+        }) else {
             self.counters.rtp_not_receiving += 1;
             return;
         };
         let mut media_ssrc = ssrc;
         let mut payload_start = header_len;
         let mut retransmission = false;
-        if let Some(apt) = neg.apt(pt) {
+        if let Some(apt) = apt {
             let Ok((osn, _)) = rtx_original(pkt.payload()) else {
                 // An empty RTX packet: padding for bandwidth probing.
                 self.counters.rtp_padding_only += 1;
@@ -591,11 +603,10 @@ impl MediaState {
             payload_start += 2;
             retransmission = true;
         }
-        let Some(codec) = neg.codec(pt) else {
+        let Some(clock) = clock_of else {
             self.counters.rtp_unknown_payload_type += 1;
             return;
         };
-        let clock = codec.clock_rate;
         let payload_end = header_len + payload_len;
         let stream = t.stream_mut(media_ssrc, clock);
         if rid.is_some() {
@@ -658,350 +669,6 @@ impl MediaState {
             .find(|t| t.sends())
             .map_or(self.rtcp_ssrc, |t| t.sender.ssrc)
     }
-
-    fn receive_rtcp(
-        &mut self,
-        now: Instant,
-        data: &[u8],
-        events: &mut std::collections::VecDeque<PeerEvent>,
-        out: &mut Vec<Vec<u8>>,
-    ) {
-        self.counters.rtcp_received += 1;
-        let arrival = self.ntp(now);
-        let mut rtt_seen = None;
-        for p in CompoundIter::new(data).allow_padding_anywhere() {
-            let Ok(p) = p else {
-                self.counters.rtcp_malformed += 1;
-                break;
-            };
-            let mut blocks: Vec<ReportBlock> = Vec::new();
-            match p {
-                RtcpPacket::SenderReport(sr) => {
-                    let info = sr.sender_info();
-                    let ssrc = sr.ssrc();
-                    for t in &mut self.transceivers {
-                        if let Some(s) = t.streams.iter_mut().find(|s| s.ssrc == ssrc) {
-                            s.stats.on_sender_report(now, info.ntp.0);
-                            s.remote.packets_sent = info.packet_count;
-                            s.remote.bytes_sent = info.octet_count;
-                            s.remote.remote_ntp = info.ntp.0;
-                            s.remote.remote_rtp_timestamp = info.rtp_timestamp;
-                            s.remote.reports_sent += 1;
-                        }
-                    }
-                    blocks.extend(sr.report_blocks());
-                }
-                RtcpPacket::ReceiverReport(rr) => blocks.extend(rr.report_blocks()),
-                RtcpPacket::Nack(k) => {
-                    let Some(i) = self.sender_index(k.media_ssrc()) else {
-                        continue;
-                    };
-                    self.transceivers[i].sender.counters.nack_count += 1;
-                    // At most a window's worth, however many a NACK names.
-                    let lost: Vec<u16> = k.lost().take(1024).collect();
-                    self.retransmit(now, i, &lost, out);
-                }
-                RtcpPacket::Pli(p) => {
-                    if let Some(i) = self.sender_index(p.media_ssrc()) {
-                        let t = &mut self.transceivers[i];
-                        t.sender.counters.pli_count += 1;
-                        events.push_back(PeerEvent::KeyframeRequest {
-                            transceiver: t.id,
-                            kind: KeyframeRequestKind::Pli,
-                        });
-                    }
-                }
-                RtcpPacket::Fir(f) => {
-                    let ours: Vec<usize> = f
-                        .entries()
-                        .filter_map(|e| self.sender_index(e.ssrc))
-                        .collect();
-                    for i in ours {
-                        let t = &mut self.transceivers[i];
-                        t.sender.counters.fir_count += 1;
-                        events.push_back(PeerEvent::KeyframeRequest {
-                            transceiver: t.id,
-                            kind: KeyframeRequestKind::Fir,
-                        });
-                    }
-                }
-                RtcpPacket::TransportFeedback(_) => self.counters.twcc_feedback_received += 1,
-                RtcpPacket::Remb(r) => {
-                    self.counters.remb_received += 1;
-                    self.counters.remb_bitrate_bps = r.bitrate_bps();
-                }
-                _ => {}
-            }
-            for b in blocks {
-                let Some(i) = self
-                    .transceivers
-                    .iter()
-                    .position(|t| t.sender.ssrc == b.ssrc)
-                else {
-                    continue;
-                };
-                let clock = self.transceivers[i]
-                    .negotiated
-                    .as_ref()
-                    .and_then(|n| n.codecs.first())
-                    .map_or(90_000, |c| c.clock_rate);
-                let r = &mut self.transceivers[i].sender.remote;
-                r.packets_lost = i64::from(b.cumulative_lost);
-                r.fraction_lost = f64::from(b.fraction_lost) / 256.0;
-                r.jitter = f64::from(b.jitter) / f64::from(clock.max(1));
-                r.reports_received += 1;
-                if let Some(rtt) = rtt_from_report(arrival, b.last_sr, b.delay_since_last_sr) {
-                    r.round_trip_time = Some(rtt);
-                    r.total_round_trip_time += rtt;
-                    r.round_trip_time_measurements += 1;
-                    rtt_seen = Some(rtt);
-                }
-            }
-        }
-        if let Some(rtt) = rtt_seen {
-            for t in &mut self.transceivers {
-                t.sender.set_rtt(rtt);
-                for s in &mut t.streams {
-                    s.set_rtt(rtt);
-                }
-            }
-        }
-    }
-
-    fn retransmit(&mut self, now: Instant, i: usize, lost: &[u16], out: &mut Vec<Vec<u8>>) {
-        for &seq in lost {
-            let t = &mut self.transceivers[i];
-            let Some(neg) = t.negotiated.as_ref() else {
-                return;
-            };
-            // The original's payload type decides the RTX type (RFC 4588
-            // §8.1: one RTX payload type per original one).
-            let rtx_pt = t
-                .sender
-                .stored_payload_type(now, seq)
-                .and_then(|pt| neg.rtx_for(pt));
-            let mut buf = vec![0u8; 1500];
-            let Some(n) = t.sender.resend(now, seq, rtx_pt, &mut buf) else {
-                t.sender.counters.nack_unanswered += 1;
-                continue;
-            };
-            if self.protect_rtp(&mut buf, n) {
-                out.push(buf);
-            }
-        }
-    }
-
-    /// NACKs (and PLIs for what NACK gave up on) due now, for one
-    /// transceiver or all.
-    fn send_nacks(&mut self, now: Instant, only: Option<usize>, out: &mut Vec<Vec<u8>>) {
-        let sender = self.our_rtcp_ssrc();
-        for i in 0..self.transceivers.len() {
-            if only.is_some_and(|o| o != i) {
-                continue;
-            }
-            let rsize = self.transceivers[i]
-                .negotiated
-                .as_ref()
-                .is_some_and(|n| n.rsize);
-            let pli_ok = self.transceivers[i]
-                .negotiated
-                .as_ref()
-                .is_some_and(|n| n.feedback("nack", Some("pli")));
-            for s in 0..self.transceivers[i].streams.len() {
-                let mut lost = std::mem::take(&mut self.nack_buf);
-                lost.clear();
-                let stream = &mut self.transceivers[i].streams[s];
-                let Some(gen) = stream.nack.as_mut() else {
-                    self.nack_buf = lost;
-                    continue;
-                };
-                gen.poll_nack_into(now, &mut lost);
-                let wants_key = gen.poll_keyframe_request();
-                let media = stream.ssrc;
-                if !lost.is_empty() {
-                    stream.counters.nack_count += 1;
-                    let mut buf = vec![0u8; 1200];
-                    let mut w = CompoundWriter::new(&mut buf);
-                    let ok = (rsize || self.prefix_rr(&mut w, sender).is_ok())
-                        && w.nack(
-                            sender,
-                            media,
-                            &lost.iter().map(|s| s.0).collect::<Vec<u16>>(),
-                        )
-                        .is_ok();
-                    let n = w.len();
-                    if ok {
-                        buf.truncate(n);
-                        if let Some(d) = self.protect_rtcp(buf) {
-                            out.push(d);
-                        }
-                    }
-                }
-                self.nack_buf = lost;
-                if wants_key && pli_ok {
-                    self.send_pli(now, i, out);
-                }
-            }
-        }
-    }
-
-    fn prefix_rr(
-        &self,
-        w: &mut CompoundWriter<'_>,
-        sender: u32,
-    ) -> Result<(), tern_rtp::rtcp::RtcpError> {
-        w.receiver_report(sender, &[])?;
-        let cname = [SdesItem {
-            kind: sdes_item::CNAME,
-            value: self.cname.as_bytes(),
-        }];
-        w.sdes(&[SdesChunk {
-            ssrc: sender,
-            items: &cname,
-        }])?;
-        Ok(())
-    }
-
-    /// A PLI for each stream transceiver `i` receives, rate-limited;
-    /// false when the limit folded it into an earlier one.
-    pub fn send_pli(&mut self, now: Instant, i: usize, out: &mut Vec<Vec<u8>>) -> bool {
-        let t = &self.transceivers[i];
-        if t.last_keyframe_request
-            .is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL)
-        {
-            self.counters.keyframe_requests_limited += 1;
-            return false;
-        }
-        let rsize = t.negotiated.as_ref().is_some_and(|n| n.rsize);
-        let sender = self.our_rtcp_ssrc();
-        let medias: Vec<u32> = t.streams.iter().map(|s| s.ssrc).collect();
-        for media in medias {
-            let mut buf = vec![0u8; 1200];
-            let mut w = CompoundWriter::new(&mut buf);
-            let ok =
-                (rsize || self.prefix_rr(&mut w, sender).is_ok()) && w.pli(sender, media).is_ok();
-            let n = w.len();
-            if ok {
-                buf.truncate(n);
-                if let Some(d) = self.protect_rtcp(buf) {
-                    out.push(d);
-                }
-            }
-            if let Some(s) = self.transceivers[i]
-                .streams
-                .iter_mut()
-                .find(|s| s.ssrc == media)
-            {
-                s.counters.pli_count += 1;
-            }
-        }
-        self.transceivers[i].last_keyframe_request = Some(now);
-        true
-    }
-
-    /// What is due at `now`: reports, NACK retries, transport feedback.
-    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
-        if self.srtp.is_none() {
-            return;
-        }
-        self.send_nacks(now, None, out);
-        let sender = self.our_rtcp_ssrc();
-        let media = self
-            .transceivers
-            .iter()
-            .flat_map(|t| t.streams.first())
-            .map(|s| s.ssrc)
-            .next()
-            .unwrap_or(0);
-        for fb in self.twcc.poll_feedback(now, sender, media) {
-            self.counters.twcc_feedback_sent += 1;
-            if let Some(d) = self.protect_rtcp(fb) {
-                out.push(d);
-            }
-        }
-        if self.next_report.is_some_and(|t| t <= now) {
-            self.send_reports(now, out);
-            let jitter = 500 + u64::from(self.rng.next_u32() % 1000);
-            self.next_report = Some(now + REPORT_INTERVAL * jitter as u32 / 1000);
-        }
-    }
-
-    /// One compound RTCP packet: an SR per sending stream (the first with
-    /// the reception reports) or an RR, and SDES CNAME (RFC 3550 §6.1).
-    fn send_reports(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
-        let ntp = self.ntp(now);
-        let mut blocks: Vec<ReportBlock> = Vec::new();
-        for t in &mut self.transceivers {
-            for s in &mut t.streams {
-                if let Some(r) = s.stats.report(now) {
-                    if blocks.len() < 31 {
-                        blocks.push(ReportBlock {
-                            ssrc: r.ssrc.0,
-                            fraction_lost: r.fraction_lost,
-                            cumulative_lost: r.cumulative_lost,
-                            extended_highest_seq: r.extended_highest_seq,
-                            jitter: r.jitter,
-                            last_sr: r.last_sr,
-                            delay_since_last_sr: r.delay_since_last_sr,
-                        });
-                    }
-                }
-            }
-        }
-        let senders: Vec<(u32, tern_rtp::rtcp::SenderInfo)> = self
-            .transceivers
-            .iter()
-            .filter(|t| t.sends() && t.sender.counters.packets_sent > 0)
-            .map(|t| {
-                let clock = t
-                    .negotiated
-                    .as_ref()
-                    .and_then(|n| n.codecs.first())
-                    .map_or(90_000, |c| c.clock_rate);
-                (t.sender.ssrc, t.sender.sender_info(ntp, now, clock))
-            })
-            .collect();
-        if senders.is_empty() && blocks.is_empty() {
-            return;
-        }
-        let mut buf = vec![0u8; 1200];
-        let mut w = CompoundWriter::new(&mut buf);
-        let mut ok = true;
-        let mut ssrcs = Vec::new();
-        if senders.is_empty() {
-            ok &= w.receiver_report(self.rtcp_ssrc, &blocks).is_ok();
-            ssrcs.push(self.rtcp_ssrc);
-        }
-        for (k, (ssrc, info)) in senders.iter().enumerate() {
-            let b: &[ReportBlock] = if k == 0 { &blocks } else { &[] };
-            ok &= w.sender_report(*ssrc, info, b).is_ok();
-            ssrcs.push(*ssrc);
-        }
-        let cname = [SdesItem {
-            kind: sdes_item::CNAME,
-            value: self.cname.as_bytes(),
-        }];
-        let chunks: Vec<SdesChunk<'_>> = ssrcs
-            .iter()
-            .take(31)
-            .map(|s| SdesChunk {
-                ssrc: *s,
-                items: &cname,
-            })
-            .collect();
-        ok &= w.sdes(&chunks).is_ok();
-        let n = w.len();
-        if !ok {
-            return;
-        }
-        buf.truncate(n);
-        for t in &mut self.transceivers {
-            t.sender.sent_since_report = false;
-        }
-        if let Some(d) = self.protect_rtcp(buf) {
-            out.push(d);
-        }
-    }
 }
 
 /// The W3C `track` event for what transceiver `t` receives.
@@ -1012,171 +679,5 @@ pub(crate) fn track_event(t: &Transceiver) -> PeerEvent {
         kind: t.kind,
         stream_ids: t.remote_stream_ids.clone(),
         track_id: t.remote_track_id.clone(),
-    }
-}
-
-/// A transceiver, by handle (W3C `RTCRtpTransceiver` with its sender and
-/// receiver), from [`PeerConnection::transceiver_mut`].
-pub struct TransceiverMut<'a> {
-    pub(crate) pc: &'a mut PeerConnection,
-    pub(crate) index: usize,
-}
-
-impl TransceiverMut<'_> {
-    fn t(&self) -> &Transceiver {
-        &self.pc.media.transceivers[self.index]
-    }
-    /// Its handle.
-    pub fn id(&self) -> TransceiverId {
-        self.t().id
-    }
-    /// `mid`, once negotiated.
-    pub fn mid(&self) -> Option<Mid> {
-        self.t().mid.clone()
-    }
-    /// `receiver.track.kind`.
-    pub fn kind(&self) -> MediaKind {
-        self.t().kind
-    }
-    /// `direction`.
-    pub fn direction(&self) -> RtpTransceiverDirection {
-        if self.t().stopped {
-            RtpTransceiverDirection::Stopped
-        } else {
-            self.t().direction
-        }
-    }
-    /// `currentDirection`, once negotiated.
-    pub fn current_direction(&self) -> Option<RtpTransceiverDirection> {
-        if self.t().stopped {
-            return Some(RtpTransceiverDirection::Stopped);
-        }
-        self.t().current_direction
-    }
-    /// The codecs negotiated, the one sent by default first.
-    pub fn codecs(&self) -> Vec<RtpCodecParameters> {
-        self.t()
-            .negotiated
-            .as_ref()
-            .map(|n| n.codecs.clone())
-            .unwrap_or_default()
-    }
-    /// The SSRC we send with.
-    pub fn ssrc(&self) -> u32 {
-        self.t().sender.ssrc
-    }
-    /// Whether RTP can be sent now (negotiated to send, with a track, and
-    /// connected).
-    pub fn can_send(&self) -> bool {
-        self.t().sends() && self.pc.media.has_keys()
-    }
-    /// W3C `direction` setter: takes effect with the next negotiation
-    /// (`negotiationneeded` fires).
-    pub fn set_direction(&mut self, d: RtpTransceiverDirection) -> Result<(), PeerError> {
-        if self.t().stopped {
-            return Err(PeerError::InvalidState("the transceiver is stopped".into()));
-        }
-        if d == RtpTransceiverDirection::Stopped {
-            return Err(PeerError::InvalidState(
-                "use stop() to stop a transceiver".into(),
-            ));
-        }
-        if self.t().direction != d {
-            self.pc.media.transceivers[self.index].direction = d;
-            self.pc.note_negotiation_needed();
-        }
-        Ok(())
-    }
-    /// W3C `setCodecPreferences`: the codecs (a subset of the configured
-    /// ones, in preference order) the next offer or answer lists; empty
-    /// restores the defaults.
-    pub fn set_codec_preferences(
-        &mut self,
-        codecs: Vec<RtpCodecParameters>,
-    ) -> Result<(), PeerError> {
-        let all = match self.t().kind {
-            MediaKind::Audio => &self.pc.media.config.audio_codecs,
-            MediaKind::Video => &self.pc.media.config.video_codecs,
-        };
-        for c in &codecs {
-            if !all.iter().any(|a| crate::media::codec::same_format(a, c)) {
-                return Err(PeerError::InvalidState(format!(
-                    "{} is not one of the configured {} codecs",
-                    c.mime_type,
-                    self.t().kind
-                )));
-            }
-        }
-        self.pc.media.transceivers[self.index].codec_preferences = codecs;
-        Ok(())
-    }
-    /// W3C `stop`: the section is rejected at the next negotiation and
-    /// nothing is sent or received on it from now on.
-    pub fn stop(&mut self) {
-        let t = &mut self.pc.media.transceivers[self.index];
-        if !t.stopped {
-            t.stopped = true;
-            let ended = t.track_fired;
-            t.track_fired = false;
-            let id = t.id;
-            if ended {
-                self.pc
-                    .events
-                    .push_back(PeerEvent::TrackEnded { transceiver: id });
-            }
-            self.pc.note_negotiation_needed();
-        }
-    }
-    /// `sender.replaceTrack`/`addTrack`'s effect: whether a local track is
-    /// attached (without one nothing is sent and the section's msid is
-    /// absent).
-    pub fn set_track(&mut self, present: bool) {
-        self.pc.media.transceivers[self.index].has_track = present;
-    }
-    /// Sends one RTP packet (`write_rtp`): the SSRC, sequence number, mid
-    /// and transport-wide sequence number are filled in; the packet is kept
-    /// for retransmission.
-    pub fn write_rtp(
-        &mut self,
-        now: Instant,
-        packet: &RtpPacketToSend<'_>,
-    ) -> Result<(), PeerError> {
-        let d = self.pc.media.write_rtp(now, self.index, packet)?;
-        self.pc.transport.send_datagram(d);
-        self.pc.pump(now);
-        Ok(())
-    }
-    /// Packetizes and sends one encoded frame (an Opus packet, a VP8/VP9/
-    /// AV1 frame, an H.264/H.265 access unit in Annex B) with RTP timestamp
-    /// `timestamp`, using the codec of `payload_type` (`None`: the first
-    /// negotiated).
-    pub fn write_frame(
-        &mut self,
-        now: Instant,
-        payload_type: Option<u8>,
-        timestamp: u32,
-        frame: &[u8],
-    ) -> Result<(), PeerError> {
-        let r = self
-            .pc
-            .media
-            .write_frame(now, self.index, payload_type, timestamp, frame);
-        let ds = r?;
-        for d in ds {
-            self.pc.transport.send_datagram(d);
-        }
-        self.pc.pump(now);
-        Ok(())
-    }
-    /// `receiver`'s keyframe request: a PLI to the peer (rate-limited to
-    /// one per 300 ms). False when folded into an earlier request.
-    pub fn request_keyframe(&mut self, now: Instant) -> bool {
-        let mut out = Vec::new();
-        let sent = self.pc.media.send_pli(now, self.index, &mut out);
-        for d in out {
-            self.pc.transport.send_datagram(d);
-        }
-        self.pc.pump(now);
-        sent
     }
 }
