@@ -270,10 +270,7 @@ fn chromium_sends(codec: &str, loss_percent: u32) {
         let answer = pc.local_description().await.unwrap().unwrap().sdp;
         (pc, answer)
     });
-    let loss = (loss_percent > 0).then(|| {
-        let port = pc.local_addresses()[0].port();
-        Loss::new(&format!("udp dport {port}"), loss_percent)
-    });
+    let port = pc.local_addresses()[0].port();
     assert!(harness.answer(id, &answer), "the page waits for the answer");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut pc = pc;
@@ -302,8 +299,13 @@ fn chromium_sends(codec: &str, loss_percent: u32) {
             .await
             .expect("connected in time")
             .unwrap();
+        // Loss starts once the streams run: a receiver cannot NACK packets
+        // before the first it has heard of (the stream's first frame
+        // would be given up, which is not what this test measures).
+        tokio::time::sleep(Duration::from_millis(300)).await;
         readers
     });
+    let loss = (loss_percent > 0).then(|| Loss::new(&format!("udp dport {port}"), loss_percent));
     // The page sends for 5 s after connecting, then reports and stops.
     let result = harness
         .wait_result(Duration::from_secs(30))
