@@ -23,6 +23,11 @@ pub enum PeerError {
     DataChannel(DataChannelError),
     /// No channel with this handle (closed and forgotten, or never made).
     UnknownChannel(ChannelId),
+    /// `set_parameters` changed what may not change (W3C
+    /// `InvalidModificationError`).
+    InvalidModification(String),
+    /// A parameter out of its range (W3C `RangeError`).
+    InvalidParameter(String),
     /// Something the peer asked for that is not supported yet.
     Unsupported(String),
     /// The connection is closed.
@@ -40,6 +45,8 @@ impl fmt::Display for PeerError {
             PeerError::InvalidCandidate(s) => write!(f, "unusable ICE candidate: {s}"),
             PeerError::DataChannel(e) => write!(f, "data channel: {e}"),
             PeerError::UnknownChannel(c) => write!(f, "no data channel {c}"),
+            PeerError::InvalidModification(s) => write!(f, "invalid modification: {s}"),
+            PeerError::InvalidParameter(s) => write!(f, "invalid parameter: {s}"),
             PeerError::Unsupported(s) => write!(f, "not supported: {s}"),
             PeerError::Closed => write!(f, "the peer connection is closed"),
             PeerError::Certificate(s) => write!(f, "could not make a certificate: {s}"),

@@ -41,13 +41,14 @@ pub use media::recv::{InboundCounters, RemoteOutbound};
 pub use media::send::{OutboundCounters, RemoteInbound};
 pub use media::{
     default_audio_codecs, default_video_codecs, h265_codec, KeyframeRequestKind, MediaConfig,
-    MediaKind, RtcpFeedback, RtpCodecParameters, RtpPacketReceived, RtpPacketToSend,
+    MediaKind, RtcpFeedback, RtcpParameters, RtpCodecParameters, RtpEncodingParameters,
+    RtpHeaderExtensionParameters, RtpPacketReceived, RtpPacketToSend, RtpSendParameters,
     RtpTransceiverDirection, TransceiverId, TransceiverInit,
 };
 pub use state::{ChannelId, DtlsTransportState, PeerConnectionState, PeerEvent, SignalingState};
 pub use stats::{
-    CandidatePairStats, DataChannelStats, InboundRtpStats, OutboundRtpStats, PeerConnectionStats,
-    PeerStats, TransportCounters, TransportStats,
+    CandidatePairStats, DataChannelStats, InboundRtpStats, MediaSourceStats, OutboundRtpStats,
+    PeerConnectionStats, PeerStats, TransportCounters, TransportStats,
 };
 pub use tern_ice::{IceConnectionState, IceGatheringState};
 pub use tern_sctp::{Bytes, DataChannelInit, DataChannelMessage, DataChannelState, Priority};

@@ -128,6 +128,10 @@ pub struct OutboundRtpStats {
     pub counters: OutboundCounters,
     /// `remote-inbound-rtp`.
     pub remote_inbound: RemoteInbound,
+    /// `active`: whether the encoding is sent (`set_parameters`).
+    pub active: bool,
+    /// The encoding's `maxBitrate`, if capped.
+    pub max_bitrate: Option<u64>,
 }
 
 /// `RTCInboundRtpStreamStats`, with the peer's view of its stream
@@ -157,6 +161,20 @@ pub struct InboundRtpStats {
     pub remote_outbound: RemoteOutbound,
 }
 
+/// `RTCMediaSourceStats` (`media-source`): the track a sender sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSourceStats {
+    /// The transceiver whose sender it feeds.
+    pub transceiver: TransceiverId,
+    /// `trackIdentifier`.
+    pub track_identifier: String,
+    /// `kind`.
+    pub kind: MediaKind,
+    /// `frames` (video) or samples (audio) the application wrote, sent
+    /// or discarded.
+    pub frames: u64,
+}
+
 /// Everything `getStats()` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerStats {
@@ -175,6 +193,8 @@ pub struct PeerStats {
     pub inbound_rtp: Vec<InboundRtpStats>,
     /// `codec`: what each transceiver negotiated.
     pub codecs: Vec<(TransceiverId, RtpCodecParameters)>,
+    /// `media-source`, one per sender with a track attached.
+    pub media_sources: Vec<MediaSourceStats>,
     /// Media drop and feedback counters.
     pub media: MediaCounters,
 }
@@ -264,6 +284,25 @@ impl PeerConnection {
                         .and_then(|n| n.codecs.first().cloned()),
                     counters: t.sender.counters,
                     remote_inbound: t.sender.remote,
+                    active: t.active(),
+                    max_bitrate: t.encodings.first().and_then(|e| e.max_bitrate),
+                })
+                .collect(),
+            media_sources: self
+                .media
+                .transceivers
+                .iter()
+                .filter(|t| t.has_track && !t.detached && !t.stopped)
+                .map(|t| {
+                    let c = &t.sender.counters;
+                    MediaSourceStats {
+                        transceiver: t.id,
+                        track_identifier: t.source_track_id.clone(),
+                        kind: t.kind,
+                        frames: c.frames_sent
+                            + c.frames_discarded_inactive
+                            + c.frames_discarded_on_send,
+                    }
                 })
                 .collect(),
             inbound_rtp: self

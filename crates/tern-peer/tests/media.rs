@@ -176,6 +176,22 @@ fn stream_with(
     gop: u32,
     mut lossy: Option<(u32, LinkConfig)>,
 ) -> Outcome {
+    stream_hooked(c, frames, size, gop, |c, n| {
+        if lossy.as_ref().is_some_and(|l| l.0 == n) {
+            let (_, link) = lossy.take().unwrap();
+            c.net.set_link(c.a, link);
+        }
+    })
+}
+
+/// As [`stream`], calling `hook` before frame `n` is written.
+fn stream_hooked(
+    c: &mut Call,
+    frames: u32,
+    size: usize,
+    gop: u32,
+    mut hook: impl FnMut(&mut Call, u32),
+) -> Outcome {
     let (a, b) = (c.a, c.b);
     // A gap waits up to four round trips (an RTT is 100 ms here: a NACK,
     // its retransmission and retries of both when they are lost too)
@@ -198,15 +214,13 @@ fn stream_with(
     let end = start + FRAME_INTERVAL * frames + Duration::from_secs(2);
     while c.net.now() < end {
         let now = c.net.now();
-        if lossy.as_ref().is_some_and(|l| l.0 == n) {
-            let (_, link) = lossy.take().unwrap();
-            c.net.set_link(a, link);
-        }
         if n < frames && now >= start + FRAME_INTERVAL * n {
+            hook(c, n);
             let key = n % gop == 0 || want_key;
             want_key = false;
             let f = vp8_frame(n, if key { size * 3 } else { size }, key);
             let ts = n.wrapping_mul(2970);
+            let now = c.net.now();
             let pa = &mut peer(&mut c.net, a).pc;
             pa.transceiver_mut(c.a_video)
                 .unwrap()
@@ -553,4 +567,255 @@ fn codec_preferences_and_no_common_codec() {
 fn pa_sld(net: &mut Network, a: HostId, offer: tern_peer::RtcSessionDescription) {
     let now = net.now();
     peer(net, a).pc.set_local_description(now, offer).unwrap();
+}
+
+/// Received frames that follow a discarded one must start at a keyframe
+/// (RFC 6386 §9.1: bit 0 of a VP8 keyframe's first byte is clear).
+fn decodable_chain(o: &Outcome) -> bool {
+    let mut prev: Option<u32> = None;
+    o.received.iter().all(|(ts, f)| {
+        let n = ts / 2970;
+        let ok = prev.is_none_or(|p| n == p + 1) || f[0] & 1 == 0;
+        prev = Some(n);
+        ok
+    })
+}
+
+fn video_stats(c: &mut Call) -> (tern_peer::OutboundRtpStats, tern_peer::InboundRtpStats) {
+    let (a, b) = (c.a, c.b);
+    let out = peer(&mut c.net, a)
+        .pc
+        .stats()
+        .outbound_rtp
+        .into_iter()
+        .find(|s| s.kind == MediaKind::Video)
+        .unwrap();
+    let inb = peer(&mut c.net, b)
+        .pc
+        .stats()
+        .inbound_rtp
+        .into_iter()
+        .find(|s| s.kind == MediaKind::Video)
+        .unwrap();
+    (out, inb)
+}
+
+/// W3C `setParameters` with `maxBitrate`: 1 Mbit/s of frames written into
+/// an encoding capped at 300 kbit/s leave at the cap; what cannot wait is
+/// discarded up to a keyframe (which the application is asked for), so
+/// every frame that arrives is intact and decodable.
+#[test]
+fn max_bitrate_paces_the_sender_and_discards_only_what_cannot_wait() {
+    let mut c = call(
+        21,
+        LinkConfig::with_latency(Duration::from_millis(25)),
+        true,
+    );
+    let id = c.a_video;
+    let start = c.net.now();
+    let o = stream_hooked(&mut c, 300, 4000, 30, |c, n| {
+        if n == 0 {
+            let pa = &mut peer(&mut c.net, c.a).pc;
+            let mut t = pa.transceiver_mut(id).unwrap();
+            let mut p = t.get_parameters();
+            assert_eq!(p.encodings.len(), 1);
+            assert!(p.encodings[0].active);
+            assert!(p.rtcp.reduced_size);
+            assert!(!p.codecs.is_empty() && !p.header_extensions.is_empty());
+            p.encodings[0].max_bitrate = Some(300_000);
+            t.set_parameters(p.clone()).unwrap();
+            // One get_parameters allows one set_parameters.
+            assert!(matches!(
+                t.set_parameters(p),
+                Err(tern_peer::PeerError::InvalidState(_))
+            ));
+        }
+    });
+    let secs = (c.net.now() - start).as_secs_f64();
+    let (out, inb) = video_stats(&mut c);
+    let rate =
+        (inb.counters.bytes_received + inb.counters.header_bytes_received) as f64 * 8.0 / secs;
+    eprintln!(
+        "capped at 300 kbit/s: received {rate:.0} bit/s over {secs:.1} s, {} frames of 300, {} discarded on send, {} keyframe requests",
+        o.received.len(),
+        out.counters.frames_discarded_on_send,
+        o.keyframe_requests
+    );
+    assert!(
+        rate <= 300_000.0 * 1.05,
+        "received {rate} bit/s over {secs} s"
+    );
+    assert!(
+        rate >= 300_000.0 * 0.7,
+        "received {rate} bit/s over {secs} s"
+    );
+    assert!(
+        out.counters.frames_discarded_on_send > 50,
+        "{:?}",
+        out.counters
+    );
+    assert!(
+        o.keyframe_requests > 0,
+        "the application is asked for keyframes"
+    );
+    assert!(o.received.len() > 60, "{} frames", o.received.len());
+    assert_eq!(intact(&o), o.received.len(), "every frame intact");
+    assert!(
+        decodable_chain(&o),
+        "a frame after a discarded one is a keyframe"
+    );
+    assert_eq!(inb.packets_lost, 0, "nothing is lost on the wire");
+}
+
+/// W3C `active: false` stops an encoding at once, without renegotiation;
+/// `active: true` resumes it.
+#[test]
+fn an_inactive_encoding_sends_nothing_until_made_active_again() {
+    let mut c = call(
+        22,
+        LinkConfig::with_latency(Duration::from_millis(25)),
+        true,
+    );
+    let id = c.a_video;
+    let mut at_pause = None;
+    let o = stream_hooked(&mut c, 120, 2000, 15, |c, n| {
+        let set = |c: &mut Call, active: bool| {
+            let pa = &mut peer(&mut c.net, c.a).pc;
+            let mut t = pa.transceiver_mut(id).unwrap();
+            let mut p = t.get_parameters();
+            p.encodings[0].active = active;
+            t.set_parameters(p).unwrap();
+        };
+        if n == 30 {
+            set(c, false);
+        }
+        if n == 60 {
+            at_pause = Some(video_stats(c).1.counters.packets_received);
+            set(c, true);
+        }
+    });
+    let (out, inb) = video_stats(&mut c);
+    assert_eq!(out.counters.frames_discarded_inactive, 30);
+    let n: Vec<u32> = o.received.iter().map(|(ts, _)| ts / 2970).collect();
+    assert!(n.iter().all(|&n| !(30..60).contains(&n)), "{n:?}");
+    assert_eq!(n.iter().filter(|&&n| n >= 60).count(), 60, "{n:?}");
+    assert!(inb.counters.packets_received > at_pause.unwrap());
+    assert_eq!(intact(&o), o.received.len());
+    // Frame 60 is a keyframe (gop 15), so the chain stays decodable.
+    assert!(decodable_chain(&o));
+    // A stale transaction id is refused.
+    let pa = &mut peer(&mut c.net, c.a).pc;
+    let mut t = pa.transceiver_mut(id).unwrap();
+    let old = t.get_parameters();
+    let _new = t.get_parameters();
+    assert!(matches!(
+        t.set_parameters(old),
+        Err(tern_peer::PeerError::InvalidModification(_))
+    ));
+}
+
+/// `set_pacing_rate`: everything leaves at the rate, audio first: every
+/// audio packet arrives while video gets what is left.
+#[test]
+fn the_pacing_rate_holds_all_media_and_audio_goes_first() {
+    let mut c = call(
+        23,
+        LinkConfig::with_latency(Duration::from_millis(25)),
+        true,
+    );
+    let a = c.a;
+    let audio = peer(&mut c.net, a)
+        .pc
+        .stats()
+        .outbound_rtp
+        .iter()
+        .find(|s| s.kind == MediaKind::Audio)
+        .unwrap()
+        .transceiver;
+    peer(&mut c.net, a).pc.set_pacing_rate(Some(400_000));
+    let start = c.net.now();
+    let mut audio_sent = 0u64;
+    let o = stream_hooked(&mut c, 200, 4000, 30, |c, n| {
+        let now = c.net.now();
+        let pa = &mut peer(&mut c.net, c.a).pc;
+        pa.transceiver_mut(audio)
+            .unwrap()
+            .write_frame(now, None, n.wrapping_mul(1584), &[0xfc; 120])
+            .unwrap();
+        audio_sent += 1;
+    });
+    let secs = (c.net.now() - start).as_secs_f64();
+    let inbound = peer(&mut c.net, c.b).pc.stats().inbound_rtp;
+    let total: u64 = inbound
+        .iter()
+        .map(|s| s.counters.bytes_received + s.counters.header_bytes_received)
+        .sum();
+    let rate = total as f64 * 8.0 / secs;
+    let audio_in = inbound.iter().find(|s| s.kind == MediaKind::Audio).unwrap();
+    eprintln!(
+        "paced at 400 kbit/s: {rate:.0} bit/s, audio {} of {audio_sent}, video frames {}",
+        audio_in.counters.packets_received,
+        o.received.len()
+    );
+    assert!(rate <= 400_000.0 * 1.05, "{rate}");
+    assert_eq!(audio_in.counters.packets_received, audio_sent);
+    assert_eq!(audio_in.packets_lost, 0);
+    assert_eq!(intact(&o), o.received.len());
+    assert!(decodable_chain(&o));
+    assert!(o.received.len() > 40, "{}", o.received.len());
+}
+
+/// W3C `replaceTrack`: `None` stops the sender without renegotiation and
+/// refuses writes; another track then continues the same stream (same
+/// SSRC, sequence numbers in order), and `media-source` names it.
+#[test]
+fn replace_track_swaps_the_source_without_renegotiation() {
+    let mut c = call(
+        24,
+        LinkConfig::with_latency(Duration::from_millis(25)),
+        true,
+    );
+    let (a, id) = (c.a, c.a_video);
+    let sources = |c: &mut Call| -> Vec<tern_peer::MediaSourceStats> {
+        peer(&mut c.net, c.a)
+            .pc
+            .stats()
+            .media_sources
+            .into_iter()
+            .filter(|s| s.transceiver == c.a_video)
+            .collect()
+    };
+    assert_eq!(sources(&mut c)[0].track_identifier, "v1");
+    let o1 = stream(&mut c, 30, 2000, 30);
+    let sdp = peer(&mut c.net, a).pc.local_description().unwrap().sdp;
+    let now = c.net.now();
+    let pa = &mut peer(&mut c.net, a).pc;
+    let mut t = pa.transceiver_mut(id).unwrap();
+    t.replace_track(None).unwrap();
+    let err = t
+        .write_frame(now, None, 0, &vp8_frame(0, 100, true))
+        .unwrap_err();
+    assert!(err.to_string().contains("replace_track"), "{err}");
+    assert!(sources(&mut c).is_empty());
+    let pa = &mut peer(&mut c.net, a).pc;
+    pa.transceiver_mut(id)
+        .unwrap()
+        .replace_track(Some("screen".into()))
+        .unwrap();
+    assert!(
+        !take_events(&mut c.net, a)
+            .iter()
+            .any(|e| matches!(e, PeerEvent::NegotiationNeeded)),
+        "replaceTrack does not renegotiate"
+    );
+    let o2 = stream(&mut c, 30, 2000, 30);
+    assert_eq!(o1.received.len() + o2.received.len(), 60);
+    assert_eq!(intact(&o2), 30);
+    let src = sources(&mut c);
+    assert_eq!(src[0].track_identifier, "screen");
+    assert_eq!(src[0].frames, 60);
+    let (out, inb) = video_stats(&mut c);
+    assert_eq!(inb.ssrc, out.ssrc, "one stream throughout");
+    assert_eq!(inb.packets_lost, 0, "sequence numbers continue");
+    assert_eq!(peer(&mut c.net, a).pc.local_description().unwrap().sdp, sdp);
 }

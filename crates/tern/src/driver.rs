@@ -17,7 +17,7 @@ use tern_peer::{
     ChannelId, ChannelInfo, DataChannelInit, DataChannelMessage, DataChannelState,
     IceCandidateInit, MediaKind, OfferOptions, PeerConnection as Core, PeerConnectionState,
     PeerEvent, PeerStats, RtcSessionDescription, RtpCodecParameters, RtpPacketReceived,
-    RtpPacketToSend, SignalingState, TransceiverId, TransceiverInit,
+    RtpPacketToSend, RtpSendParameters, SignalingState, TransceiverId, TransceiverInit,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -55,6 +55,10 @@ pub(crate) enum Command {
     WriteRtp(TransceiverId, Option<u8>, u32, bool, Bytes, Reply<()>),
     RequestKeyframe(TransceiverId),
     Codecs(TransceiverId, oneshot::Sender<Vec<RtpCodecParameters>>),
+    GetParameters(TransceiverId, Reply<RtpSendParameters>),
+    SetParameters(TransceiverId, RtpSendParameters, Reply<()>),
+    ReplaceTrack(TransceiverId, Option<String>, Reply<()>),
+    SetPacingRate(Option<u64>),
 }
 
 /// Sends a command made around a reply channel and waits for the reply.
@@ -593,6 +597,28 @@ impl Driver {
                     t.request_keyframe(now);
                 }
             }
+            Command::GetParameters(id, r) => {
+                let res = core
+                    .transceiver_mut(id)
+                    .map(|mut t| t.get_parameters())
+                    .ok_or(Error::Closed);
+                let _ = r.send(res);
+            }
+            Command::SetParameters(id, p, r) => {
+                let res = match core.transceiver_mut(id) {
+                    None => Err(Error::Closed),
+                    Some(mut t) => t.set_parameters(p).map_err(Into::into),
+                };
+                let _ = r.send(res);
+            }
+            Command::ReplaceTrack(id, track, r) => {
+                let res = match core.transceiver_mut(id) {
+                    None => Err(Error::Closed),
+                    Some(mut t) => t.replace_track(track).map_err(Into::into),
+                };
+                let _ = r.send(res);
+            }
+            Command::SetPacingRate(rate) => core.set_pacing_rate(rate),
             Command::Codecs(id, r) => {
                 let _ = r.send(
                     core.transceiver_mut(id)

@@ -40,9 +40,11 @@ pub use peer::PeerConnection;
 pub use tern_ice::{IceConnectionState, IceGatheringState};
 pub use tern_peer::{
     Bytes, ChannelInfo, DataChannelInit, DataChannelMessage, DataChannelState, IceCandidateInit,
-    KeyframeRequestKind, MediaConfig, MediaKind, OfferOptions, PeerConnectionState, PeerStats,
-    Priority, RandomSource, RtcSessionDescription, RtpCodecParameters, RtpPacketReceived,
-    RtpTransceiverDirection, SdpType, SignalingState, TransceiverId, TransceiverInit,
+    InboundRtpStats, KeyframeRequestKind, MediaConfig, MediaKind, MediaSourceStats, OfferOptions,
+    OutboundRtpStats, PeerConnectionState, PeerStats, Priority, RandomSource,
+    RtcSessionDescription, RtpCodecParameters, RtpEncodingParameters, RtpPacketReceived,
+    RtpSendParameters, RtpTransceiverDirection, SdpType, SignalingState, TransceiverId,
+    TransceiverInit,
 };
 pub use track::{Frame, LocalTrack, RemoteTrack};
 

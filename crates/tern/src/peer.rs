@@ -229,6 +229,16 @@ impl PeerConnection {
         self.request(|r| Command::AddTransceiver(kind, init, r))
             .await?
     }
+    /// Paces all outgoing RTP at `bits_per_second` (audio first, then
+    /// retransmissions, then video); `None`, the default, lets packets go
+    /// as they are written (encodings' `max_bitrate` still pace theirs).
+    pub async fn set_pacing_rate(&self, bits_per_second: Option<u64>) -> Result<(), Error> {
+        self.commands
+            .send(Command::SetPacingRate(bits_per_second))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
     /// W3C `removeTrack`: stop sending the track (after renegotiation).
     pub async fn remove_track(&self, track: &LocalTrack) -> Result<(), Error> {
         let id = track.transceiver();

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tern_peer::{MediaKind, RtpCodecParameters, RtpPacketReceived, TransceiverId};
+use tern_peer::{
+    InboundRtpStats, MediaKind, MediaSourceStats, OutboundRtpStats, RtpCodecParameters,
+    RtpPacketReceived, RtpSendParameters, TransceiverId,
+};
 use tern_rtp::frame::JitterEvent;
 use tern_rtp::{Codec, Depacketizer, JitterBuffer, JitterConfig};
 use tokio::sync::{mpsc, watch};
@@ -111,6 +114,54 @@ impl LocalTrack {
         let id = self.id;
         request(&self.commands, |r| Command::Codecs(id, r)).await
     }
+
+    /// W3C `sender.getParameters()`: edit `encodings[0].active` and
+    /// `max_bitrate` and hand it to [`set_parameters`](Self::set_parameters).
+    pub async fn get_parameters(&self) -> Result<RtpSendParameters, Error> {
+        let id = self.id;
+        request(&self.commands, |r| Command::GetParameters(id, r)).await?
+    }
+
+    /// W3C `sender.setParameters()`, without renegotiation: an inactive
+    /// encoding sends nothing (samples written meanwhile are discarded
+    /// and counted); `max_bitrate` paces the sender at that rate, and
+    /// frames that cannot wait are discarded up to the next keyframe,
+    /// which [`keyframe_requested`](Self::keyframe_requested) asks for.
+    pub async fn set_parameters(&self, parameters: RtpSendParameters) -> Result<(), Error> {
+        let id = self.id;
+        request(&self.commands, |r| {
+            Command::SetParameters(id, parameters, r)
+        })
+        .await?
+    }
+
+    /// W3C `sender.replaceTrack()`, without renegotiation: `None` stops
+    /// sending (writes are refused until a track is attached again);
+    /// `Some(track_id)` attaches another source, whose samples continue
+    /// the same stream: the RTP timestamps of
+    /// [`write_sample`](Self::write_sample) go on from where they were,
+    /// and its first video sample should be a keyframe.
+    pub async fn replace_track(&mut self, track_id: Option<String>) -> Result<(), Error> {
+        let id = self.id;
+        request(&self.commands, |r| Command::ReplaceTrack(id, track_id, r)).await?
+    }
+
+    /// This sender's `outbound-rtp` (with `remote-inbound-rtp`) and
+    /// `media-source` stats; `None` before it was negotiated.
+    pub async fn stats(
+        &self,
+    ) -> Result<(Option<OutboundRtpStats>, Option<MediaSourceStats>), Error> {
+        let s = request(&self.commands, Command::Stats).await?;
+        let out = s
+            .outbound_rtp
+            .into_iter()
+            .find(|o| o.transceiver == self.id);
+        let src = s
+            .media_sources
+            .into_iter()
+            .find(|m| m.transceiver == self.id);
+        Ok((out, src))
+    }
 }
 
 /// A frame assembled from a remote track's packets.
@@ -209,6 +260,16 @@ impl RemoteTrack {
         let id = self.id;
         self.codecs = request(&self.commands, |r| Command::Codecs(id, r)).await?;
         Ok(self.codecs.clone())
+    }
+
+    /// This receiver's `inbound-rtp` stats (with `remote-outbound-rtp`),
+    /// one per stream it receives (several with simulcast).
+    pub async fn stats(&self) -> Result<Vec<InboundRtpStats>, Error> {
+        let s = request(&self.commands, Command::Stats).await?;
+        Ok(s.inbound_rtp
+            .into_iter()
+            .filter(|i| i.transceiver == self.id)
+            .collect())
     }
 
     /// The next RTP packet (RTX unwrapped, duplicates dropped); `None` once

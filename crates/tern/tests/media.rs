@@ -99,3 +99,88 @@ async fn video_samples_arrive_as_frames_and_the_track_ends_on_removal() {
     let end = tokio::time::timeout(Duration::from_secs(5), remote.read_rtp()).await;
     assert!(matches!(end, Ok(None)), "the track ended: {end:?}");
 }
+
+/// The sender's verbs through the async API: `set_parameters` turns the
+/// encoding off and on again and caps it, `replace_track` detaches and
+/// attaches a source, all without renegotiation, and the per-track stats
+/// show it.
+#[tokio::test]
+async fn sender_parameters_and_replace_track_without_renegotiation() {
+    let cfg = common::loopback();
+    let a = PeerConnection::new(cfg.clone()).await.unwrap();
+    let mut b = PeerConnection::new(cfg).await.unwrap();
+    let mut video = a.add_track(MediaKind::Video, &["cam"]).await.unwrap();
+    common::offer_answer(&a, &b).await;
+    let mut remote = next_track(&mut b).await;
+    a.connected().await.unwrap();
+    b.connected().await.unwrap();
+    let sdp = a.local_description().await.unwrap().unwrap().sdp;
+
+    async fn send(video: &mut tern::LocalTrack, from: u32, n: u32) {
+        for i in from..from + n {
+            video
+                .write_sample(Bytes::from(vp8_frame(i, 3000)), Duration::from_millis(33))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    async fn frames(remote: &mut RemoteTrack, n: usize) -> Vec<tern::Frame> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let f = tokio::time::timeout(Duration::from_secs(5), remote.read_frame())
+                .await
+                .expect("a frame in time")
+                .expect("the track is live");
+            got.push(f);
+        }
+        got
+    }
+    send(&mut video, 0, 10).await;
+    assert_eq!(frames(&mut remote, 10).await.len(), 10);
+
+    // Inactive: nothing goes; samples are discarded and counted.
+    let mut p = video.get_parameters().await.unwrap();
+    assert_eq!(p.encodings.len(), 1);
+    p.encodings[0].active = false;
+    video.set_parameters(p).await.unwrap();
+    send(&mut video, 10, 20).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(300), remote.read_frame()).await;
+    assert!(quiet.is_err(), "nothing while inactive: {quiet:?}");
+    let (out, _) = video.stats().await.unwrap();
+    let out = out.unwrap();
+    assert!(!out.active);
+    assert_eq!(out.counters.frames_discarded_inactive, 20);
+
+    // Active again, capped; from frame 30 (a keyframe) on.
+    let mut p = video.get_parameters().await.unwrap();
+    p.encodings[0].active = true;
+    p.encodings[0].max_bitrate = Some(2_000_000);
+    video.set_parameters(p).await.unwrap();
+    send(&mut video, 30, 10).await;
+    let got = frames(&mut remote, 10).await;
+    assert!(got[0].keyframe);
+    assert_eq!(got[0].data.as_ref(), &vp8_frame(30, 3000)[..]);
+    let (out, src) = video.stats().await.unwrap();
+    assert_eq!(out.unwrap().max_bitrate, Some(2_000_000));
+    assert_eq!(src.unwrap().frames, 40);
+
+    // Detached: writes are refused with what to do.
+    video.replace_track(None).await.unwrap();
+    let err = video
+        .write_sample(Bytes::from(vp8_frame(40, 100)), Duration::from_millis(33))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("replace_track"), "{err}");
+    assert!(video.stats().await.unwrap().1.is_none());
+    video.replace_track(Some("screen".into())).await.unwrap();
+    send(&mut video, 60, 5).await;
+    let got = frames(&mut remote, 5).await;
+    assert_eq!(got[0].data.as_ref(), &vp8_frame(60, 3000)[..]);
+    let (_, src) = video.stats().await.unwrap();
+    assert_eq!(src.unwrap().track_identifier, "screen");
+    let inbound = remote.stats().await.unwrap();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].packets_lost, 0);
+    assert_eq!(a.local_description().await.unwrap().unwrap().sdp, sdp);
+}

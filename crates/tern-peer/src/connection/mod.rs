@@ -327,6 +327,8 @@ impl PeerConnection {
                         self.transport.send_datagram(d);
                     }
                 }
+                // `pump` below sends what the pacer lets go.
+                Timer::Pacer => {}
             }
         }
         self.pump(now);
@@ -486,12 +488,26 @@ impl PeerConnection {
             self.events
                 .push_back(PeerEvent::ConnectionStateChange(state));
         }
+        self.release_paced(now);
         self.transport.update_timers(&mut self.timers);
         self.timers.set(
             Timer::Sctp,
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
         );
         self.timers.set(Timer::Media, self.media.poll_timeout());
+        self.timers.set(Timer::Pacer, self.media.pacer_timeout(now));
+    }
+
+    /// Sends the RTP the pacer lets go now.
+    fn release_paced(&mut self, now: Instant) {
+        if self.media.pacer.len() == 0 {
+            return;
+        }
+        let mut out = Vec::new();
+        self.media.release(now, &mut out);
+        for d in out {
+            self.transport.send_datagram(d);
+        }
     }
 
     /// SRTP keys from the DTLS exporter once DTLS is up (RFC 5764 §4.2).
@@ -553,6 +569,8 @@ impl PeerConnection {
             return Err(PeerError::Closed);
         }
         let has_track = init.direction.sends();
+        let mut init = init;
+        init.send_encodings = crate::media::parameters::check_init(&init.send_encodings)?;
         let id = self.media.add(kind, init, has_track, false);
         self.note_negotiation_needed();
         Ok(id)
@@ -583,6 +601,8 @@ impl PeerConnection {
             if let Some(tid) = track_id {
                 t.track_id = tid;
             }
+            t.source_track_id.clone_from(&t.track_id);
+            t.detached = false;
             t.direction = match t.direction {
                 D::RecvOnly => D::SendRecv,
                 D::Inactive => D::SendOnly,
@@ -596,6 +616,7 @@ impl PeerConnection {
             direction: D::SendRecv,
             stream_ids,
             track_id,
+            send_encodings: Vec::new(),
         };
         let id = self.media.add(kind, init, true, true);
         self.note_negotiation_needed();
@@ -622,6 +643,15 @@ impl PeerConnection {
         };
         self.note_negotiation_needed();
         Ok(())
+    }
+
+    /// Paces all outgoing RTP at `bits_per_second` (audio first, then
+    /// retransmissions, then video; `None`, the default: packets leave as
+    /// they are written, and only encodings' `max_bitrate` paces them).
+    /// For an application that knows its uplink; the bandwidth estimator
+    /// will set it itself.
+    pub fn set_pacing_rate(&mut self, bits_per_second: Option<u64>) {
+        self.media.pacer.set_rate(bits_per_second);
     }
 
     /// A transceiver by handle.

@@ -16,10 +16,18 @@ pub enum Timer {
     Sctp,
     /// Media: an RTCP report, a NACK retry, transport-wide feedback.
     Media,
+    /// The pacer lets the next RTP packet go.
+    Pacer,
 }
 
 impl Timer {
-    const ALL: [Timer; 4] = [Timer::Ice, Timer::Dtls, Timer::Sctp, Timer::Media];
+    const ALL: [Timer; 5] = [
+        Timer::Ice,
+        Timer::Dtls,
+        Timer::Sctp,
+        Timer::Media,
+        Timer::Pacer,
+    ];
     const COUNT: usize = Self::ALL.len();
 
     fn index(self) -> usize {
@@ -28,6 +36,7 @@ impl Timer {
             Timer::Dtls => 1,
             Timer::Sctp => 2,
             Timer::Media => 3,
+            Timer::Pacer => 4,
         }
     }
 }

@@ -390,7 +390,7 @@ impl Transport {
                     d.handle_timeout(now);
                 }
             }
-            Timer::Sctp | Timer::Media => {}
+            Timer::Sctp | Timer::Media | Timer::Pacer => {}
         }
     }
 

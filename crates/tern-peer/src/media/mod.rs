@@ -10,6 +10,8 @@
 //!   bandwidth estimator.
 
 pub(crate) mod codec;
+pub(crate) mod pacer;
+pub(crate) mod parameters;
 pub(crate) mod recv;
 pub(crate) mod send;
 pub(crate) mod transceiver;
@@ -22,6 +24,9 @@ use bytes::Bytes;
 
 pub use codec::{
     default_audio_codecs, default_video_codecs, h265_codec, RtcpFeedback, RtpCodecParameters,
+};
+pub use parameters::{
+    RtcpParameters, RtpEncodingParameters, RtpHeaderExtensionParameters, RtpSendParameters,
 };
 
 /// Audio or video (W3C `MediaStreamTrack.kind`).
@@ -152,6 +157,10 @@ pub struct TransceiverInit {
     pub stream_ids: Vec<String>,
     /// The track's id (`a=msid`'s second part); random if `None`.
     pub track_id: Option<String>,
+    /// `sendEncodings`: empty for one default encoding; one encoding may
+    /// set `active` and `max_bitrate` (several, simulcast, are refused
+    /// for now).
+    pub send_encodings: Vec<RtpEncodingParameters>,
 }
 
 impl Default for TransceiverInit {
@@ -160,6 +169,7 @@ impl Default for TransceiverInit {
             direction: RtpTransceiverDirection::SendRecv,
             stream_ids: Vec::new(),
             track_id: None,
+            send_encodings: Vec::new(),
         }
     }
 }
@@ -226,6 +236,11 @@ pub enum KeyframeRequestKind {
     Pli,
     /// A Full Intra Request (RFC 5104 §4.3.1).
     Fir,
+    /// Not the peer: tern discarded frames that would have waited too
+    /// long to be sent (the encoding's `max_bitrate` or the pacing rate is
+    /// below what is written) and discards the rest up to the next
+    /// keyframe, which it asks for.
+    SendBacklog,
 }
 
 /// An RTP packet to send on a transceiver: tern fills in the SSRC, the

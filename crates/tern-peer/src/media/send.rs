@@ -39,6 +39,15 @@ pub struct OutboundCounters {
     pub nack_unanswered: u64,
     /// Frames handed to the packetizer (`framesSent`).
     pub frames_sent: u64,
+    /// Packets written while the encoding was inactive: not sent.
+    pub packets_discarded_inactive: u64,
+    /// Frames written while the encoding was inactive: not sent.
+    pub frames_discarded_inactive: u64,
+    /// Frames discarded because they would have waited too long in the
+    /// pacer (the encoding's `max_bitrate` or the pacing rate is below
+    /// what is written), with the video frames after them up to the next
+    /// keyframe.
+    pub frames_discarded_on_send: u64,
 }
 
 /// What the peer's reception reports say about this stream
@@ -75,6 +84,9 @@ pub(crate) struct RtpSender {
     /// Whether anything was sent since the last report (RFC 3550 §6.4: a
     /// source that stopped sending reports with RR).
     pub sent_since_report: bool,
+    /// Frames are discarded until a keyframe (after the pacer discarded
+    /// one).
+    pub awaiting_keyframe: bool,
 }
 
 impl RtpSender {
@@ -93,6 +105,7 @@ impl RtpSender {
             last: None,
             remote: RemoteInbound::default(),
             sent_since_report: false,
+            awaiting_keyframe: false,
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use tern_rtp::ExtensionKind;
 
 use super::codec::RtxPair;
+use super::parameters::{RtpEncodingParameters, RtpSendParameters};
 use super::recv::RecvStream;
 use super::send::{RtpSender, SendExtensions};
 use super::{MediaKind, RtpCodecParameters, RtpTransceiverDirection, TransceiverId};
@@ -98,6 +99,17 @@ pub(crate) struct Transceiver {
     pub streams: Vec<RecvStream>,
     /// When we last asked for a keyframe (rate limit).
     pub last_keyframe_request: Option<Instant>,
+    /// The sender's encodings (one until simulcast sending comes).
+    pub encodings: Vec<RtpEncodingParameters>,
+    /// What `get_parameters` last returned (`set_parameters` checks
+    /// against it), and how many it has returned.
+    pub last_parameters: Option<RtpSendParameters>,
+    pub parameters_returned: u64,
+    /// `replaceTrack(null)`: nothing is sent (the SDP is unchanged).
+    pub detached: bool,
+    /// The id of the track being sent (`media-source`'s
+    /// `trackIdentifier`).
+    pub source_track_id: String,
 }
 
 impl Transceiver {
@@ -109,6 +121,11 @@ impl Transceiver {
                 .negotiated
                 .as_ref()
                 .is_some_and(|n| !n.codecs.is_empty())
+    }
+
+    /// Whether its (first) encoding is active.
+    pub fn active(&self) -> bool {
+        self.encodings.first().is_none_or(|e| e.active)
     }
 
     /// Whether it was ever negotiated to send (W3C: such a transceiver is

@@ -6,9 +6,11 @@ use std::time::Instant;
 use crate::connection::PeerConnection;
 use crate::error::PeerError;
 use crate::jsep::Mid;
+use crate::media::parameters::check_set;
 use crate::media::transceiver::Transceiver;
 use crate::media::{
-    MediaKind, RtpCodecParameters, RtpPacketToSend, RtpTransceiverDirection, TransceiverId,
+    MediaKind, RtcpParameters, RtpCodecParameters, RtpHeaderExtensionParameters, RtpPacketToSend,
+    RtpSendParameters, RtpTransceiverDirection, TransceiverId,
 };
 use crate::state::PeerEvent;
 
@@ -113,6 +115,8 @@ impl TransceiverMut<'_> {
         let t = &mut self.pc.media.transceivers[self.index];
         if !t.stopped {
             t.stopped = true;
+            self.pc.media.pacer.clear_sender(self.index);
+            let t = &mut self.pc.media.transceivers[self.index];
             let ended = t.track_fired;
             t.track_fired = false;
             let id = t.id;
@@ -124,11 +128,28 @@ impl TransceiverMut<'_> {
             self.pc.note_negotiation_needed();
         }
     }
-    /// `sender.replaceTrack`/`addTrack`'s effect: whether a local track is
-    /// attached (without one nothing is sent and the section's msid is
-    /// absent).
-    pub fn set_track(&mut self, present: bool) {
-        self.pc.media.transceivers[self.index].has_track = present;
+    /// `sender.replaceTrack(track)`, without renegotiation: `None`
+    /// detaches the track (nothing is sent and writes are refused until a
+    /// track is attached again); `Some(track_id)` attaches the track of
+    /// that id, whose samples continue the same SSRC and sequence numbers
+    /// (its first video frame should be a keyframe). The track id shows in
+    /// `media-source` stats; the SDP keeps the sender's msid.
+    pub fn replace_track(&mut self, track_id: Option<String>) -> Result<(), PeerError> {
+        let t = &mut self.pc.media.transceivers[self.index];
+        if t.stopped {
+            return Err(PeerError::InvalidState(format!("{} is stopped", t.id)));
+        }
+        match track_id {
+            None => {
+                t.detached = true;
+                self.pc.media.pacer.clear_sender(self.index);
+            }
+            Some(id) => {
+                t.detached = false;
+                t.source_track_id = id;
+            }
+        }
+        Ok(())
     }
     /// Sends one RTP packet (`write_rtp`): the SSRC, sequence number, mid
     /// and transport-wide sequence number are filled in; the packet is kept
@@ -138,8 +159,7 @@ impl TransceiverMut<'_> {
         now: Instant,
         packet: &RtpPacketToSend<'_>,
     ) -> Result<(), PeerError> {
-        let d = self.pc.media.write_rtp(now, self.index, packet)?;
-        self.pc.transport.send_datagram(d);
+        self.pc.media.write_rtp(now, self.index, packet)?;
         self.pc.pump(now);
         Ok(())
     }
@@ -154,15 +174,73 @@ impl TransceiverMut<'_> {
         timestamp: u32,
         frame: &[u8],
     ) -> Result<(), PeerError> {
-        let r = self
-            .pc
-            .media
-            .write_frame(now, self.index, payload_type, timestamp, frame);
-        let ds = r?;
-        for d in ds {
-            self.pc.transport.send_datagram(d);
-        }
+        let r = self.pc.media.write_frame(
+            now,
+            self.index,
+            payload_type,
+            timestamp,
+            frame,
+            &mut self.pc.events,
+        );
         self.pc.pump(now);
+        r
+    }
+    /// `sender.getParameters()`: the encodings (change their `active` and
+    /// `max_bitrate`), the negotiated codecs and header extensions, and
+    /// RTCP's, with a fresh `transaction_id`.
+    pub fn get_parameters(&mut self) -> RtpSendParameters {
+        let cname = self.pc.media.cname.clone();
+        let t = &mut self.pc.media.transceivers[self.index];
+        t.parameters_returned += 1;
+        let neg = t.negotiated.as_ref();
+        let p = RtpSendParameters {
+            transaction_id: format!("{}-{}", t.id.0, t.parameters_returned),
+            encodings: t.encodings.clone(),
+            codecs: neg.map(|n| n.codecs.clone()).unwrap_or_default(),
+            header_extensions: neg
+                .map(|n| {
+                    n.extmaps
+                        .iter()
+                        .map(|(id, uri)| RtpHeaderExtensionParameters {
+                            uri: uri.clone(),
+                            id: *id,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            rtcp: RtcpParameters {
+                cname,
+                reduced_size: neg.is_some_and(|n| n.rsize),
+            },
+        };
+        t.last_parameters = Some(p.clone());
+        p
+    }
+    /// `sender.setParameters()`: applies `encodings[i].active` and
+    /// `max_bitrate` at once, without renegotiation. Refused
+    /// (`InvalidModification`) when anything else changed or the
+    /// `transaction_id` is not the last `get_parameters`' one; each
+    /// `get_parameters` allows one `set_parameters`.
+    pub fn set_parameters(&mut self, parameters: RtpSendParameters) -> Result<(), PeerError> {
+        let t = &mut self.pc.media.transceivers[self.index];
+        if t.stopped {
+            return Err(PeerError::InvalidState(format!("{} is stopped", t.id)));
+        }
+        check_set(t.last_parameters.as_ref(), &parameters)?;
+        t.last_parameters = None;
+        for (e, new) in t.encodings.iter_mut().zip(parameters.encodings) {
+            e.active = new.active;
+            e.max_bitrate = new.max_bitrate;
+        }
+        if t.active() {
+            // What was written while inactive is gone: start decodable.
+            t.sender.awaiting_keyframe = false;
+        }
+        self.pc.media.apply_encodings(self.index);
+        let now = self.pc.last_now;
+        if let Some(now) = now {
+            self.pc.pump(now);
+        }
         Ok(())
     }
     /// `receiver`'s keyframe request: a PLI to the peer (rate-limited to

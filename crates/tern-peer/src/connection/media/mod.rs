@@ -20,6 +20,7 @@ mod rtcp;
 
 use crate::error::PeerError;
 use crate::jsep::Mid;
+use crate::media::pacer::{Class, Pacer, Queued};
 use crate::media::transceiver::Transceiver;
 use crate::media::twcc::TwccRecorder;
 use crate::media::{
@@ -39,6 +40,9 @@ const FRAME_MTU: usize = 1100;
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 /// Reports go out about this often (randomised ×0.5–1.5, RFC 3550 §6.3.1).
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// A frame that would wait longer than this in the pacer is discarded
+/// (real-time media is dropped, not delayed without bound).
+pub(crate) const MAX_PACER_DELAY: Duration = Duration::from_millis(500);
 
 /// Media counters of the connection (what was dropped and why).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,6 +115,10 @@ pub(crate) struct MediaState {
     ext: ReceiveExtensions,
     payloads: Payloads,
     nack_buf: Vec<tern_rtp::SeqNo>,
+    /// Every outgoing RTP packet waits here for its turn.
+    pub(crate) pacer: Pacer,
+    /// Keyframe detection for what the pacer may discard.
+    keyframes: HashMap<tern_rtp::Codec, Box<dyn tern_rtp::Depacketizer + Send>>,
 }
 
 fn random_token(rng: &mut dyn Random, n: usize) -> String {
@@ -143,6 +151,8 @@ impl MediaState {
             ext: ReceiveExtensions::default(),
             payloads: Payloads::new(),
             nack_buf: Vec::new(),
+            pacer: Pacer::default(),
+            keyframes: HashMap::new(),
         }
     }
 
@@ -180,6 +190,11 @@ impl MediaState {
             .unwrap_or_else(|| random_token(self.rng.as_mut(), 24));
         let sender =
             crate::media::send::RtpSender::new(ssrc, rtx, first_seq, self.config.send_history);
+        let encodings = if init.send_encodings.is_empty() {
+            vec![crate::media::RtpEncodingParameters::default()]
+        } else {
+            init.send_encodings
+        };
         self.transceivers.push(Transceiver {
             id,
             kind,
@@ -191,7 +206,7 @@ impl MediaState {
             from_add_track,
             codec_preferences: Vec::new(),
             stream_ids: init.stream_ids,
-            track_id,
+            track_id: track_id.clone(),
             has_track,
             negotiated: None,
             remote_stream_ids: Vec::new(),
@@ -200,7 +215,13 @@ impl MediaState {
             sender,
             streams: Vec::new(),
             last_keyframe_request: None,
+            encodings,
+            last_parameters: None,
+            parameters_returned: 0,
+            detached: false,
+            source_track_id: track_id,
         });
+        self.apply_encodings(self.transceivers.len() - 1);
         id
     }
 
@@ -331,13 +352,15 @@ impl MediaState {
         }
     }
 
-    /// Sends one RTP packet on transceiver `i`; the protected datagram.
+    /// Queues one RTP packet on transceiver `i` for the pacer (or
+    /// discards it while the encoding is inactive); the packet is kept for
+    /// retransmission.
     pub fn write_rtp(
         &mut self,
         now: Instant,
         i: usize,
         p: &RtpPacketToSend<'_>,
-    ) -> Result<Vec<u8>, PeerError> {
+    ) -> Result<(), PeerError> {
         let t = &self.transceivers[i];
         if !t.sends() {
             return Err(PeerError::InvalidState(format!(
@@ -345,6 +368,12 @@ impl MediaState {
                 t.id,
                 t.direction,
                 t.current_direction.map(|d| d.to_string())
+            )));
+        }
+        if t.detached {
+            return Err(PeerError::InvalidState(format!(
+                "{} has no track (replace_track(None)); attach one with replace_track(Some(..))",
+                t.id
             )));
         }
         if self.srtp.is_none() {
@@ -368,14 +397,27 @@ impl MediaState {
             }
             None => neg.codecs[0].payload_type,
         };
+        if !t.active() {
+            self.transceivers[i]
+                .sender
+                .counters
+                .packets_discarded_inactive += 1;
+            return Ok(());
+        }
         let ext = neg.send_extensions();
-        let twcc = ext.transport_cc.map(|_| {
-            let s = self.twcc_seq;
-            self.twcc_seq = s.wrapping_add(1);
-            s
-        });
+        // The transport-wide sequence number is written as the packet
+        // leaves the pacer; a placeholder holds its place.
+        let twcc = ext.transport_cc.map(|_| 0);
+        let class = match t.kind {
+            MediaKind::Audio => Class::Audio,
+            MediaKind::Video => Class::Video,
+        };
         let mid = t.mid.as_ref().map_or("", Mid::as_str).to_string();
-        let mut buf = vec![0u8; p.payload.len() + 64];
+        let overhead = self
+            .srtp
+            .as_ref()
+            .map_or(0, |(p, _)| p.profile().rtp_overhead());
+        let mut buf = vec![0u8; p.payload.len() + 64 + overhead];
         let t = &mut self.transceivers[i];
         let n = t
             .sender
@@ -391,15 +433,24 @@ impl MediaState {
                 &mut buf,
             )
             .map_err(|e| PeerError::InvalidState(format!("RTP packet: {e}")))?;
-        if !self.protect_rtp(&mut buf, n) {
-            return Err(PeerError::InvalidState("SRTP refused the packet".into()));
-        }
+        self.pacer.push(Queued {
+            owner: i,
+            class,
+            buf,
+            len: n,
+            queued_at: now,
+        });
         self.ensure_report(now);
-        Ok(buf)
+        Ok(())
     }
 
     /// Packetizes one frame with the codec of `pt` (the first negotiated
-    /// one by default) and sends it; the datagrams.
+    /// one by default) and queues it for the pacer. A frame that would
+    /// wait longer than [`MAX_PACER_DELAY`] behind what is already queued
+    /// (the encoding's `max_bitrate` or the pacing rate is below what is
+    /// written) is discarded whole, and for video so is every frame after
+    /// it up to the next keyframe, which a `KeyframeRequest` event asks
+    /// the application for: the peer never gets frames it cannot decode.
     pub fn write_frame(
         &mut self,
         now: Instant,
@@ -407,7 +458,8 @@ impl MediaState {
         pt: Option<u8>,
         timestamp: u32,
         frame: &[u8],
-    ) -> Result<Vec<Vec<u8>>, PeerError> {
+        events: &mut std::collections::VecDeque<PeerEvent>,
+    ) -> Result<(), PeerError> {
         let t = &self.transceivers[i];
         let Some(neg) = t.negotiated.as_ref().filter(|_| t.sends()) else {
             return Err(PeerError::InvalidState(format!("{} does not send", t.id)));
@@ -424,6 +476,17 @@ impl MediaState {
                 codec.mime_type
             )));
         };
+        if t.detached {
+            return Err(PeerError::InvalidState(format!(
+                "{} has no track (replace_track(None)); attach one with replace_track(Some(..))",
+                t.id
+            )));
+        }
+        if !t.active() {
+            let t = &mut self.transceivers[i];
+            t.sender.counters.frames_discarded_inactive += 1;
+            return Ok(());
+        }
         let key = (i, codec.payload_type);
         let mut payloads = std::mem::take(&mut self.payloads);
         let pk = self
@@ -439,7 +502,10 @@ impl MediaState {
             )));
         }
         let video = c.is_video();
-        let mut out = Vec::with_capacity(payloads.len());
+        if self.discard_frame(now, i, c, &payloads, events) {
+            self.payloads = payloads;
+            return Ok(());
+        }
         let mut result = Ok(());
         for (payload, marker) in payloads.iter() {
             let p = RtpPacketToSend {
@@ -448,17 +514,102 @@ impl MediaState {
                 marker: video && marker,
                 payload,
             };
-            match self.write_rtp(now, i, &p) {
-                Ok(d) => out.push(d),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+            if let Err(e) = self.write_rtp(now, i, &p) {
+                result = Err(e);
+                break;
             }
         }
         self.payloads = payloads;
         self.transceivers[i].sender.counters.frames_sent += 1;
-        result.map(|()| out)
+        result
+    }
+
+    /// Whether a packetized frame is discarded for the pacer's backlog
+    /// (see [`Self::write_frame`]).
+    fn discard_frame(
+        &mut self,
+        now: Instant,
+        i: usize,
+        c: tern_rtp::Codec,
+        payloads: &Payloads,
+        events: &mut std::collections::VecDeque<PeerEvent>,
+    ) -> bool {
+        let late = self.pacer.delay(i, now) > MAX_PACER_DELAY;
+        let t = &mut self.transceivers[i];
+        if !c.is_video() {
+            if late {
+                t.sender.counters.frames_discarded_on_send += 1;
+            }
+            return late;
+        }
+        let key = payloads.iter().next().is_some_and(|(p, _)| {
+            self.keyframes
+                .entry(c)
+                .or_insert_with(|| c.depacketizer())
+                .is_keyframe(p)
+        });
+        if late {
+            t.sender.counters.frames_discarded_on_send += 1;
+            if !t.sender.awaiting_keyframe {
+                t.sender.awaiting_keyframe = true;
+                events.push_back(PeerEvent::KeyframeRequest {
+                    transceiver: t.id,
+                    kind: crate::media::KeyframeRequestKind::SendBacklog,
+                });
+            }
+            return true;
+        }
+        if t.sender.awaiting_keyframe {
+            if key {
+                t.sender.awaiting_keyframe = false;
+            } else {
+                t.sender.counters.frames_discarded_on_send += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Sends what the pacer lets go at `now`: the transport-wide sequence
+    /// number is written, then SRTP; the datagrams go to `out`.
+    pub fn release(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+        while let Some(mut q) = self.pacer.pop(now) {
+            let t = &self.transceivers[q.owner];
+            if !t.sends() {
+                // Stopped or turned around while it waited.
+                continue;
+            }
+            if let Some(id) = t
+                .negotiated
+                .as_ref()
+                .and_then(|n| n.send_extensions().transport_cc)
+            {
+                if let Ok(mut pkt) = RtpPacket::new_checked(&mut q.buf[..q.len]) {
+                    if let Some(v @ [_, _]) = pkt.extension_value_mut(id) {
+                        v.copy_from_slice(&self.twcc_seq.to_be_bytes());
+                        self.twcc_seq = self.twcc_seq.wrapping_add(1);
+                    }
+                }
+            }
+            if self.protect_rtp(&mut q.buf, q.len) {
+                out.push(q.buf);
+            }
+        }
+    }
+
+    /// When the pacer next lets a packet go.
+    pub fn pacer_timeout(&self, now: Instant) -> Option<Instant> {
+        self.srtp.as_ref()?;
+        self.pacer.poll_timeout(now)
+    }
+
+    /// Applies an encoding's `max_bitrate` to the pacer.
+    pub fn apply_encodings(&mut self, i: usize) {
+        let cap = self.transceivers[i]
+            .encodings
+            .first()
+            .and_then(|e| e.max_bitrate);
+        self.pacer.set_sender_cap(i, cap);
     }
 
     fn ensure_report(&mut self, now: Instant) {

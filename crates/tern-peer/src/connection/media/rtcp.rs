@@ -11,6 +11,7 @@ use tern_rtp::rtcp::{
 };
 
 use super::{MediaState, KEYFRAME_REQUEST_INTERVAL, REPORT_INTERVAL};
+use crate::media::pacer::{Class, Queued};
 use crate::media::KeyframeRequestKind;
 use crate::state::PeerEvent;
 
@@ -141,10 +142,15 @@ impl MediaState {
                 t.sender.counters.nack_unanswered += 1;
                 continue;
             };
-            if self.protect_rtp(&mut buf, n) {
-                out.push(buf);
-            }
+            self.pacer.push(Queued {
+                owner: i,
+                class: Class::Retransmission,
+                buf,
+                len: n,
+                queued_at: now,
+            });
         }
+        self.release(now, out);
     }
 
     /// NACKs (and PLIs for what NACK gave up on) due now, for one
