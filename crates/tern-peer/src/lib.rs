@@ -31,8 +31,8 @@ mod stats;
 pub use channels::{ChannelCounters, ChannelInfo};
 pub use config::{PeerConfig, RandomSource};
 pub use connection::{
-    ChannelMut, MediaCounters, OfferOptions, PeerConnection, Timer, TransceiverMut, Transmit,
-    TransmitBatch,
+    BandwidthEstimation, BandwidthStats, ChannelMut, MediaCounters, OfferOptions, PeerConnection,
+    Timer, TransceiverMut, Transmit, TransmitBatch,
 };
 pub use description::{IceCandidateInit, RtcSessionDescription, SdpType};
 pub use error::PeerError;

@@ -129,6 +129,16 @@ pub enum PeerEvent {
         /// The packet.
         packet: RtpPacketReceived,
     },
+    /// The bandwidth estimate moved (by 5% or more, or at all after a
+    /// second): what all senders together should send. Encoders follow
+    /// it; a sender of pre-encoded media switches encodings.
+    BandwidthEstimate {
+        /// Bits per second.
+        target_bitrate: u64,
+        /// Whether the senders use much less than the estimate (so it is
+        /// not known to hold more).
+        application_limited: bool,
+    },
     /// The peer asks for a keyframe on what a transceiver sends.
     KeyframeRequest {
         /// The transceiver.

@@ -195,6 +195,9 @@ pub struct PeerStats {
     pub codecs: Vec<(TransceiverId, RtpCodecParameters)>,
     /// `media-source`, one per sender with a track attached.
     pub media_sources: Vec<MediaSourceStats>,
+    /// The send-side bandwidth estimate, once packets went with
+    /// transport-wide sequence numbers.
+    pub bandwidth: Option<crate::connection::BandwidthStats>,
     /// Media drop and feedback counters.
     pub media: MediaCounters,
 }
@@ -288,6 +291,7 @@ impl PeerConnection {
                     max_bitrate: t.encodings.first().and_then(|e| e.max_bitrate),
                 })
                 .collect(),
+            bandwidth: self.media.bandwidth_stats(),
             media_sources: self
                 .media
                 .transceivers

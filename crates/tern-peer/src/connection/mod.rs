@@ -37,7 +37,7 @@ use crate::state::{
 
 pub use data::ChannelMut;
 pub(crate) use media::MediaState;
-pub use media::{MediaCounters, TransceiverMut};
+pub use media::{BandwidthEstimation, BandwidthStats, MediaCounters, TransceiverMut};
 pub use negotiation::OfferOptions;
 pub use timer::Timer;
 use transport::{DtlsNews, Rngs, Transport};
@@ -323,6 +323,7 @@ impl PeerConnection {
                 Timer::Media => {
                     let mut out = Vec::new();
                     self.media.handle_timeout(now, &mut out);
+                    self.media.cc_handle_timeout(now, &mut self.events);
                     for d in out {
                         self.transport.send_datagram(d);
                     }
@@ -500,7 +501,7 @@ impl PeerConnection {
 
     /// Sends the RTP the pacer lets go now.
     fn release_paced(&mut self, now: Instant) {
-        if self.media.pacer.len() == 0 {
+        if self.media.pacer.len() == 0 && !self.media.pacer.probing() && self.media.cc.is_none() {
             return;
         }
         let mut out = Vec::new();

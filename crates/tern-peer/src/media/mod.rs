@@ -189,6 +189,10 @@ pub struct MediaConfig {
     pub transport_cc: bool,
     /// Packets kept per sender for retransmission (NACK).
     pub send_history: usize,
+    /// Send-side bandwidth estimation from the peer's transport-wide
+    /// feedback (`None`: off; the pacer then paces only what
+    /// `max_bitrate` and `set_pacing_rate` ask).
+    pub congestion_control: Option<crate::connection::BandwidthEstimation>,
 }
 
 impl Default for MediaConfig {
@@ -199,6 +203,7 @@ impl Default for MediaConfig {
             rtx: true,
             transport_cc: true,
             send_history: 600,
+            congestion_control: Some(Default::default()),
         }
     }
 }

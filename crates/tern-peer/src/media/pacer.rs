@@ -39,6 +39,8 @@ pub(crate) struct Queued {
     pub buf: Vec<u8>,
     pub len: usize,
     pub queued_at: Instant,
+    /// The probe cluster it left in (set by [`Pacer::pop`]).
+    pub probe: Option<u32>,
 }
 
 /// A leaky bucket: debt in bytes, draining at `rate` bits per second.
@@ -120,18 +122,42 @@ impl SenderQueue {
             _ => self.media.pop_front(),
         }
     }
-
-    fn is_empty(&self) -> bool {
-        self.media.is_empty() && self.rtx.is_empty()
-    }
 }
+
+/// A probe cluster being sent.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    id: u32,
+    bucket: Bucket,
+    bytes: usize,
+    packets: usize,
+    min_bytes: usize,
+    min_packets: usize,
+    started: Instant,
+}
+
+/// The soft rate is raised so that what waits drains within this.
+const SOFT_DRAIN: Duration = Duration::from_millis(250);
+/// A probe that could not be completed in this long is given up.
+const PROBE_LIMIT: Duration = Duration::from_millis(500);
 
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     senders: Vec<SenderQueue>,
+    /// A rate the application set: packets wait for it however long.
     total: Option<Bucket>,
+    /// The rate the bandwidth estimate sets: raised when packets would
+    /// wait longer than [`SOFT_DRAIN`] (real-time media is not held back
+    /// for an estimate, only smoothed).
+    soft: Option<Bucket>,
+    soft_base: u64,
     queued: usize,
+    queued_bytes: usize,
+    probe: Option<Probe>,
+    /// Probe clusters completed and given up.
+    pub probes_completed: u64,
+    pub probes_abandoned: u64,
 }
 
 impl Pacer {
@@ -162,8 +188,109 @@ impl Pacer {
         }
     }
 
+    /// Paces at `rate` unless packets would wait longer than
+    /// [`SOFT_DRAIN`] (`None`: no such rate).
+    pub fn set_soft_rate(&mut self, rate: Option<u64>) {
+        match rate {
+            None => self.soft = None,
+            Some(r) => {
+                self.soft_base = r.max(1);
+                self.soft.get_or_insert(Bucket::new(r)).rate = r.max(1);
+            }
+        }
+    }
+
+    /// The soft bucket at `now`: its rate raised so that what waits
+    /// leaves before the oldest packet has waited [`SOFT_DRAIN`].
+    fn soft_at(&self, now: Instant) -> Option<Bucket> {
+        let mut b = self.soft?;
+        let oldest = self
+            .senders
+            .iter()
+            .filter_map(|s| s.head())
+            .map(|q| q.queued_at)
+            .min();
+        if let Some(o) = oldest {
+            let left = SOFT_DRAIN
+                .saturating_sub(now.saturating_duration_since(o))
+                .max(Duration::from_millis(5));
+            let need = (self.queued_bytes as f64 * 8.0 / left.as_secs_f64()) as u64;
+            b.rate = self.soft_base.max(need).max(1);
+        }
+        Some(b)
+    }
+
+    /// Sends a probe cluster: packets leave at its rate (instead of the
+    /// soft rate) and are tagged with it, and padding fills it when no
+    /// media waits, until it has its bytes and packets.
+    pub fn start_probe(&mut self, now: Instant, c: &tern_cc::ProbeCluster) {
+        self.probe = Some(Probe {
+            id: c.id,
+            bucket: Bucket::new(c.bitrate.as_bps()),
+            bytes: 0,
+            packets: 0,
+            min_bytes: c.min_bytes,
+            min_packets: c.min_packets,
+            started: now,
+        });
+    }
+
+    /// Whether a probe is being sent.
+    pub fn probing(&self) -> bool {
+        self.probe.is_some()
+    }
+
+    fn charge_probe(&mut self, now: Instant, len: usize) -> Option<u32> {
+        let p = self.probe.as_mut()?;
+        p.bucket.charge(now, len);
+        p.bytes += len;
+        p.packets += 1;
+        let id = p.id;
+        if p.bytes >= p.min_bytes && p.packets >= p.min_packets {
+            self.probe = None;
+            self.probes_completed += 1;
+        }
+        Some(id)
+    }
+
+    /// When the probe wants a padding packet: nothing waits and its rate
+    /// allows one now. The cluster id.
+    pub fn padding_due(&mut self, now: Instant) -> Option<u32> {
+        let p = self.probe?;
+        if now.saturating_duration_since(p.started) > PROBE_LIMIT {
+            self.probe = None;
+            self.probes_abandoned += 1;
+            return None;
+        }
+        if self.queued > 0 {
+            return None;
+        }
+        let ready = p
+            .bucket
+            .ready_at(now)
+            .max(self.total.map_or(now, |b| b.ready_at(now)));
+        (ready <= now).then_some(p.id)
+    }
+
+    /// Gives the probe up (nothing can carry its padding).
+    pub fn abandon_probe(&mut self) {
+        if self.probe.take().is_some() {
+            self.probes_abandoned += 1;
+        }
+    }
+
+    /// A padding packet of `len` bytes left for the probe.
+    pub fn charge_padding(&mut self, now: Instant, len: usize) {
+        if let Some(b) = &mut self.total {
+            b.charge(now, len);
+        }
+        self.charge_probe(now, len);
+    }
+
     pub fn push(&mut self, q: Queued) {
         self.queued += 1;
+        self.queued_bytes += q.len;
+
         let s = self.sender(q.owner);
         if q.class == Class::Retransmission {
             s.rtx.push_back(q);
@@ -194,16 +321,22 @@ impl Pacer {
             return 0;
         };
         let n = s.media.len() + s.rtx.len();
+        let bytes: usize = s.media.iter().chain(&s.rtx).map(|q| q.len).sum();
         s.media.clear();
         s.rtx.clear();
         self.queued -= n;
+        self.queued_bytes -= bytes;
         n
     }
 
     /// The sender whose head packet goes next among those allowed at
     /// `now`, and when the next one would be allowed otherwise.
     fn pick(&self, now: Instant) -> (Option<usize>, Option<Instant>) {
-        let total_ready = self.total.map_or(now, |b| b.ready_at(now));
+        let soft = self.probe.map(|p| p.bucket).or_else(|| self.soft_at(now));
+        let total_ready = self
+            .total
+            .map_or(now, |b| b.ready_at(now))
+            .max(soft.map_or(now, |b| b.ready_at(now)));
         let mut best: Option<(Class, Instant, usize)> = None;
         let mut next: Option<Instant> = None;
         for (i, s) in self.senders.iter().enumerate() {
@@ -227,21 +360,35 @@ impl Pacer {
             return None;
         };
         let s = &mut self.senders[i];
-        let q = s.pop()?;
+        let mut q = s.pop()?;
         self.queued -= 1;
+        self.queued_bytes -= q.len;
         if let Some(b) = &mut s.cap {
             b.charge(now, q.len);
         }
         if let Some(b) = &mut self.total {
             b.charge(now, q.len);
         }
+        if self.probe.is_some() {
+            q.probe = self.charge_probe(now, q.len);
+        } else if let Some(mut b) = self.soft_at(now) {
+            b.charge(now, q.len);
+            self.soft = Some(b);
+        }
+
         Some(q)
     }
 
     /// When a waiting packet may next leave.
     pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
-        if self.senders.iter().all(SenderQueue::is_empty) {
-            return None;
+        if self.queued == 0 {
+            // Only a probe's padding can be due.
+            return self.probe.map(|p| {
+                p.bucket
+                    .ready_at(now)
+                    .max(self.total.map_or(now, |b| b.ready_at(now)))
+                    .min(p.started + PROBE_LIMIT + Duration::from_millis(1))
+            });
         }
         match self.pick(now) {
             (Some(_), _) => Some(now),
@@ -262,6 +409,7 @@ mod tests {
             buf: vec![0; len],
             len,
             queued_at: at,
+            probe: None,
         }
     }
 
@@ -401,5 +549,87 @@ mod tests {
         let t = now + Duration::from_millis(3);
         let order: Vec<u8> = std::iter::from_fn(|| p.pop(t).map(|x| x.buf[0])).collect();
         assert_eq!(order, vec![3, 1, 2]);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+mod probe_tests {
+    use super::*;
+
+    fn q(len: usize, at: Instant) -> Queued {
+        Queued {
+            owner: 0,
+            class: Class::Video,
+            buf: vec![0; len],
+            len,
+            queued_at: at,
+            probe: None,
+        }
+    }
+
+    #[test]
+    fn the_soft_rate_smooths_but_drains_within_250_ms() {
+        let mut p = Pacer::default();
+        p.set_soft_rate(Some(100_000));
+        let t0 = Instant::now();
+        // A 60 KB keyframe at once: 4.8 s at 100 kbit/s.
+        for _ in 0..50 {
+            p.push(q(1200, t0));
+        }
+        let mut now = t0;
+        let mut sent = 0;
+        while sent < 50 {
+            while p.pop(now).is_some() {
+                sent += 1;
+            }
+            match p.poll_timeout(now) {
+                Some(t) => now = t.max(now),
+                None => break,
+            }
+        }
+        assert_eq!(sent, 50);
+        let took = now - t0;
+        assert!(took <= Duration::from_millis(300), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(100),
+            "paced, not a burst: {took:?}"
+        );
+    }
+
+    #[test]
+    fn a_probe_tags_what_leaves_and_asks_for_padding_to_fill_it() {
+        let mut p = Pacer::default();
+        p.set_soft_rate(Some(300_000));
+        let t0 = Instant::now();
+        let c = tern_cc::ProbeCluster {
+            id: 7,
+            bitrate: tern_cc::Bitrate::kbps(2000),
+            min_bytes: 3750,
+            min_packets: 5,
+        };
+        p.start_probe(t0, &c);
+        p.push(q(1000, t0));
+        let first = p.pop(t0).unwrap();
+        assert_eq!(first.probe, Some(7));
+        let mut now = t0;
+        let mut padding = 0;
+        while p.probing() {
+            if p.padding_due(now).is_some() {
+                p.charge_padding(now, 250);
+                padding += 1;
+            }
+            now = p
+                .poll_timeout(now)
+                .unwrap_or(now + Duration::from_millis(1))
+                .max(now);
+        }
+        assert_eq!(p.probes_completed, 1);
+        // 3750 bytes: 1000 of media and 11 paddings of 250.
+        assert_eq!(padding, 11);
+        let took = now - t0;
+        // 2750 bytes at 2 Mbit/s is 11 ms (less the 10 ms burst).
+        assert!(took <= Duration::from_millis(15), "{took:?}");
+        assert!(p.padding_due(now).is_none());
     }
 }

@@ -48,6 +48,10 @@ pub struct OutboundCounters {
     /// what is written), with the video frames after them up to the next
     /// keyframe.
     pub frames_discarded_on_send: u64,
+    /// Padding-only packets sent for bandwidth probes.
+    pub padding_packets_sent: u64,
+    /// Their bytes.
+    pub padding_bytes_sent: u64,
 }
 
 /// What the peer's reception reports say about this stream
@@ -148,6 +152,46 @@ impl RtpSender {
         self.counters.header_bytes_sent += (n - payload.len()) as u64;
         self.last = Some((timestamp, now));
         self.sent_since_report = true;
+        Ok(n)
+    }
+
+    /// Writes a padding-only packet (RFC 3550 §5.1: no payload, `padding`
+    /// bytes of padding) for a bandwidth probe into `out`: on the RTX
+    /// stream with `rtx_pt` when there is one (receivers discard it there
+    /// without touching the media's sequence numbers), else on the media
+    /// stream with `media_pt`. Not kept for retransmission.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_padding(
+        &mut self,
+        rtx_pt: Option<u8>,
+        media_pt: u8,
+        ext: SendExtensions,
+        mid: &str,
+        padding: u8,
+        out: &mut [u8],
+    ) -> Result<usize, tern_rtp::RtpError> {
+        let (ssrc, seq, pt) = match (rtx_pt, self.rtx_ssrc) {
+            (Some(pt), Some(ssrc)) => (ssrc, &mut self.rtx_seq, pt),
+            _ => (self.ssrc, &mut self.seq, media_pt),
+        };
+        let ts = self.last.map_or(0, |(ts, _)| ts);
+        let header = RtpHeader::new(
+            PayloadType::new(pt).ok_or(tern_rtp::RtpError::BadPayloadType(pt))?,
+            SeqNo(*seq),
+            tern_rtp::RtpTimestamp(ts),
+            Ssrc(ssrc),
+        );
+        let mut w = RtpWriter::new(out, &header)?;
+        if let Some(id) = ext.mid {
+            w.add_extension(id, mid.as_bytes())?;
+        }
+        if let Some(id) = ext.transport_cc {
+            w.add_extension(id, &[0, 0])?;
+        }
+        let n = w.finish(&[], padding)?;
+        *seq = seq.wrapping_add(1);
+        self.counters.padding_packets_sent += 1;
+        self.counters.padding_bytes_sent += n as u64;
         Ok(n)
     }
 

@@ -228,7 +228,11 @@ impl TransceiverMut<'_> {
         }
         check_set(t.last_parameters.as_ref(), &parameters)?;
         t.last_parameters = None;
+        let mut wants = None;
         for (e, new) in t.encodings.iter_mut().zip(parameters.encodings) {
+            if new.active && !e.active {
+                wants = new.max_bitrate;
+            }
             e.active = new.active;
             e.max_bitrate = new.max_bitrate;
         }
@@ -238,6 +242,15 @@ impl TransceiverMut<'_> {
         }
         self.pc.media.apply_encodings(self.index);
         let now = self.pc.last_now;
+        if let (Some(now), Some(bps)) = (now, wants) {
+            // An encoding turned on that wants up to `bps` more: probe.
+            let current = self
+                .pc
+                .media
+                .bandwidth_stats()
+                .map_or(0, |b| b.available_outgoing_bitrate);
+            self.pc.media.cc_request_probe(now, current + bps);
+        }
         if let Some(now) = now {
             self.pc.pump(now);
         }

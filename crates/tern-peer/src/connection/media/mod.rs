@@ -15,8 +15,11 @@ use tern_rtp::rtp::rtx_original;
 use tern_rtp::{ExtensionKind, Packetizer, RtpPacket};
 use tern_srtp::{DtlsRole, ProtectionProfile, Protector, SrtpConfig, SrtpKeys, Unprotector};
 
+mod cc;
 mod handle;
 mod rtcp;
+
+pub use cc::{BandwidthEstimation, BandwidthStats};
 
 use crate::error::PeerError;
 use crate::jsep::Mid;
@@ -100,7 +103,10 @@ pub(crate) struct MediaState {
     /// The SSRC our RTCP comes from when no sender has one.
     rtcp_ssrc: u32,
     twcc: TwccRecorder,
-    twcc_seq: u16,
+    /// The next transport-wide sequence number while no congestion
+    /// controller runs (it keeps its own with the send history).
+    twcc_seq: u64,
+    pub(crate) cc: Option<cc::Congestion>,
     next_report: Option<Instant>,
     /// (an instant, the Unix time then) for NTP timestamps.
     wall: Option<(Instant, Duration)>,
@@ -141,6 +147,7 @@ impl MediaState {
             rtcp_ssrc,
             twcc: TwccRecorder::default(),
             twcc_seq: 1,
+            cc: None,
             next_report: None,
             wall: None,
             rng,
@@ -321,11 +328,15 @@ impl MediaState {
             .iter()
             .flat_map(|t| t.streams.iter())
             .filter_map(|s| s.nack.as_ref()?.poll_timeout());
-        [self.next_report, self.twcc.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .chain(nacks)
-            .min()
+        [
+            self.next_report,
+            self.twcc.poll_timeout(),
+            self.cc_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(nacks)
+        .min()
     }
 
     fn protect_rtcp(&mut self, mut buf: Vec<u8>) -> Option<Vec<u8>> {
@@ -439,6 +450,7 @@ impl MediaState {
             buf,
             len: n,
             queued_at: now,
+            probe: None,
         });
         self.ensure_report(now);
         Ok(())
@@ -571,28 +583,62 @@ impl MediaState {
     }
 
     /// Sends what the pacer lets go at `now`: the transport-wide sequence
-    /// number is written, then SRTP; the datagrams go to `out`.
+    /// number is written, then SRTP; the datagrams go to `out`. A probe
+    /// cluster the controller asks for starts here, and padding fills it
+    /// where no media waits.
     pub fn release(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
-        while let Some(mut q) = self.pacer.pop(now) {
-            let t = &self.transceivers[q.owner];
-            if !t.sends() {
-                // Stopped or turned around while it waited.
-                continue;
-            }
-            if let Some(id) = t
+        if self.srtp.is_none() {
+            return;
+        }
+        self.cc_poll_probe(now);
+        loop {
+            let (owner, mut buf, len, probe, padding) = if let Some(q) = self.pacer.pop(now) {
+                if !self.transceivers[q.owner].sends() {
+                    // Stopped or turned around while it waited.
+                    continue;
+                }
+                (q.owner, q.buf, q.len, q.probe, false)
+            } else if let Some(id) = self.pacer.padding_due(now) {
+                match self.padding_packet() {
+                    Some((owner, buf, len)) => (owner, buf, len, Some(id), true),
+                    None => {
+                        // Nothing can carry padding: the probe is off.
+                        self.pacer.abandon_probe();
+                        break;
+                    }
+                }
+            } else {
+                break;
+            };
+            let twcc = self.transceivers[owner]
                 .negotiated
                 .as_ref()
-                .and_then(|n| n.send_extensions().transport_cc)
-            {
-                if let Ok(mut pkt) = RtpPacket::new_checked(&mut q.buf[..q.len]) {
+                .and_then(|n| n.send_extensions().transport_cc);
+            let mut seq = None;
+            if let Some(id) = twcc {
+                if let Ok(mut pkt) = RtpPacket::new_checked(&mut buf[..len]) {
                     if let Some(v @ [_, _]) = pkt.extension_value_mut(id) {
-                        v.copy_from_slice(&self.twcc_seq.to_be_bytes());
-                        self.twcc_seq = self.twcc_seq.wrapping_add(1);
+                        let s = self.next_twcc_seq();
+                        v.copy_from_slice(&(s as u16).to_be_bytes());
+                        seq = Some(s);
                     }
                 }
             }
-            if self.protect_rtp(&mut q.buf, q.len) {
-                out.push(q.buf);
+            if !self.protect_rtp(&mut buf, len) {
+                if padding {
+                    self.pacer.abandon_probe();
+                    break;
+                }
+                continue;
+            }
+            {
+                if padding {
+                    self.pacer.charge_padding(now, buf.len());
+                }
+                if let Some(s) = seq {
+                    self.cc_on_sent(now, s, buf.len(), probe);
+                }
+                out.push(buf);
             }
         }
     }

@@ -82,10 +82,14 @@ impl MediaState {
                         });
                     }
                 }
-                RtcpPacket::TransportFeedback(_) => self.counters.twcc_feedback_received += 1,
+                RtcpPacket::TransportFeedback(fb) => {
+                    self.counters.twcc_feedback_received += 1;
+                    self.cc_on_feedback(now, &fb, events);
+                }
                 RtcpPacket::Remb(r) => {
                     self.counters.remb_received += 1;
                     self.counters.remb_bitrate_bps = r.bitrate_bps();
+                    self.cc_on_remb(now, r.bitrate_bps(), events);
                 }
                 _ => {}
             }
@@ -116,6 +120,7 @@ impl MediaState {
             }
         }
         if let Some(rtt) = rtt_seen {
+            self.cc_on_rtt(now, rtt);
             for t in &mut self.transceivers {
                 t.sender.set_rtt(rtt);
                 for s in &mut t.streams {
@@ -148,6 +153,7 @@ impl MediaState {
                 buf,
                 len: n,
                 queued_at: now,
+                probe: None,
             });
         }
         self.release(now, out);
