@@ -26,6 +26,9 @@ struct Sim {
     delay_us: f64,
     queue_limit_us: f64,
     loss_every: Option<u64>,
+    /// Send 30 fps frames of target/30 paced at the pacing rate (as an
+    /// encoder and the pacer do), instead of a smooth stream.
+    frames: bool,
     seq: u64,
     /// Target samples (time s, bps).
     samples: Vec<(f64, f64)>,
@@ -47,6 +50,7 @@ impl Sim {
             delay_us: 50_000.0,
             queue_limit_us: 300_000.0,
             loss_every: None,
+            frames: false,
             seq: 0,
             samples: Vec::new(),
             delivered_bytes: Vec::new(),
@@ -59,6 +63,7 @@ impl Sim {
         let step = 1e-3;
         let mut t = from;
         let mut credit = 0.0f64;
+        let mut frame_left = 0.0f64;
         let mut probe: Option<(tern_cc::ProbeCluster, usize, usize)> = None;
         let mut next_fb = (from * 10.0).ceil() / 10.0;
         let mut pending_fb: VecDeque<(f64, Feedback)> = VecDeque::new();
@@ -71,7 +76,18 @@ impl Sim {
                 }
             }
             let target = self.gcc.estimate().target.as_f64();
-            credit += target * step / 8.0;
+            if self.frames {
+                let ms = (t * 1000.0).round() as u64;
+                if ms % 33 == 0 {
+                    frame_left += target / 30.0 / 8.0;
+                }
+                let pace = self.gcc.estimate().pacing.as_f64() * step / 8.0;
+                let take = frame_left.min(pace);
+                frame_left -= take;
+                credit += take;
+            } else {
+                credit += target * step / 8.0;
+            }
             let mut sends = Vec::new();
             // During a probe every packet belongs to its cluster: media
             // first, padding for the rest of the probe rate (as the pacer
@@ -308,4 +324,17 @@ fn an_application_limited_sender_does_not_grow_without_bound() {
     );
     assert!(t.target < Bitrate::kbps(500), "{}", t.target);
     assert!(t.application_limited);
+}
+
+#[test]
+fn frames_paced_in_bursts_on_a_3_mbit_s_path() {
+    let mut s = Sim::new(Bitrate::kbps(300));
+    s.frames = true;
+    for i in 0..20 {
+        s.run(i as f64, 1.0, |_| 3e6);
+        eprintln!("{}: {} {:?}", i + 1, s.gcc.estimate().target, s.gcc.stats());
+    }
+    let g = s.goodput(5.0, 20.0);
+    eprintln!("frames: goodput 5-20 s {g:.0}");
+    assert!(g > 0.85 * 3e6, "{g}");
 }

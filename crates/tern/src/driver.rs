@@ -84,6 +84,8 @@ pub(crate) struct States {
     pub ice_connection: IceConnectionState,
     pub ice_gathering: IceGatheringState,
     pub signaling: SignalingState,
+    /// The bandwidth estimate's target, bits per second.
+    pub target_bitrate: Option<u64>,
 }
 
 /// What the application hears about the connection (W3C events).
@@ -163,6 +165,7 @@ pub(crate) struct Driver {
     keyframes: HashMap<TransceiverId, watch::Sender<u64>>,
     /// Packets dropped because a remote track's reader fell behind.
     pub dropped_track_packets: u64,
+    target_bitrate: Option<u64>,
 }
 
 impl Driver {
@@ -189,6 +192,7 @@ impl Driver {
             tracks: HashMap::new(),
             keyframes: HashMap::new(),
             dropped_track_packets: 0,
+            target_bitrate: None,
         }
     }
 
@@ -298,6 +302,7 @@ impl Driver {
             ice_connection: self.core.ice_connection_state(),
             ice_gathering: self.core.ice_gathering_state(),
             signaling: self.core.signaling_state(),
+            target_bitrate: self.target_bitrate,
         };
         self.states.send_if_modified(|old| {
             let changed = *old != s;
@@ -431,6 +436,11 @@ impl Driver {
                 PeerEvent::TrackEnded { transceiver } => {
                     // The reader's queue ends: read_rtp/read_frame give None.
                     self.tracks.remove(&transceiver);
+                    continue;
+                }
+                PeerEvent::BandwidthEstimate { target_bitrate, .. } => {
+                    self.target_bitrate = Some(target_bitrate);
+                    self.publish_states();
                     continue;
                 }
                 PeerEvent::KeyframeRequest { transceiver, .. } => {

@@ -141,6 +141,7 @@ impl PeerConnection {
             ice_connection: core.ice_connection_state(),
             ice_gathering: core.ice_gathering_state(),
             signaling: core.signaling_state(),
+            target_bitrate: None,
         });
         let driver = Driver::new(
             core,
@@ -278,6 +279,26 @@ impl PeerConnection {
     /// W3C `signalingState`.
     pub fn signaling_state(&self) -> SignalingState {
         self.states.borrow().signaling
+    }
+
+    /// The send-side bandwidth estimate: what all local tracks together
+    /// should send, in bits per second (`None` until the peer's
+    /// transport-wide feedback gave one). Encoders follow it; a sender of
+    /// pre-encoded media switches what it sends.
+    pub fn target_bitrate(&self) -> Option<u64> {
+        self.states.borrow().target_bitrate
+    }
+
+    /// Waits until the estimate moves (by 5%, or at all after a second)
+    /// and returns it.
+    pub async fn target_bitrate_changed(&self) -> Result<u64, Error> {
+        let mut s = self.states.clone();
+        let now = s.borrow_and_update().target_bitrate;
+        let st = s
+            .wait_for(|s| s.target_bitrate.is_some() && s.target_bitrate != now)
+            .await
+            .map_err(|_| Error::Closed)?;
+        st.target_bitrate.ok_or(Error::Closed)
     }
 
     /// Waits until ICE gathering is complete (for signaling without trickle).

@@ -105,11 +105,14 @@ impl Aimd {
         self.last_change = Some(now);
     }
 
-    /// A probe measured `rate`: whether it says more than the capacity
-    /// seen before (if so that capacity is forgotten).
-    pub fn probe_exceeds_capacity(&mut self, rate: Bitrate) -> bool {
-        match self.capacity.upper() {
-            Some(up) if rate <= up => false,
+    /// A probe measured `rate`: whether it says something new, which it
+    /// does above the capacity seen before (that capacity is then
+    /// forgotten) or when the rate is below that capacity (after a drop).
+    /// A probe at a known capacity only measures the link the rate
+    /// already fills.
+    pub fn probe_is_news(&mut self, rate: Bitrate) -> bool {
+        match (self.capacity.upper(), self.capacity.lower()) {
+            (Some(up), Some(low)) if rate <= up => self.rate < low,
             _ => {
                 self.capacity = LinkCapacity::default();
                 true

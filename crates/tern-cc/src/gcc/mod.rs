@@ -217,11 +217,8 @@ impl CongestionController for Gcc {
             self.acked
                 .update(at.div_euclid(1000), r.sent.size, self.alr.in_alr);
             if r.sent.probe_cluster.is_some() {
-                self.probe_quiet_until = Some(
-                    self.probe_quiet_until
-                        .map_or(r.sent.sent_at, |q| q.max(r.sent.sent_at))
-                        + PROBE_QUIET,
-                );
+                let q = r.sent.sent_at + PROBE_QUIET;
+                self.probe_quiet_until = Some(self.probe_quiet_until.map_or(q, |p| p.max(q)));
             }
             if r.sent.probe_cluster.is_some()
                 || self.probe_quiet_until.is_some_and(|q| r.sent.sent_at < q)
@@ -248,14 +245,18 @@ impl CongestionController for Gcc {
             self.probes.on_growth(self.aimd.rate());
         }
         if let Some(p) = probe {
+            // The probe got through at `p` without loss: a loss limit
+            // below that (left from an earlier loss) is lifted to it.
+            if self.loss.fraction < 0.02 {
+                self.loss.raise_to(p.min(self.aimd.rate()));
+            }
             // A probe that measured little more than the rate says
             // nothing new (and at capacity it measures the link itself).
             if p > self.aimd.rate().scale(1.1)
                 && usage != BandwidthUsage::Overusing
-                && self.aimd.probe_exceeds_capacity(p)
+                && self.aimd.probe_is_news(p)
             {
                 self.aimd.set_estimate(now, p);
-                self.loss.raise_to(p);
             }
         }
         self.loss

@@ -52,7 +52,8 @@ pub(crate) struct Probes {
     further_above: Option<Bitrate>,
     started: bool,
     before_drop: Option<(Bitrate, Instant)>,
-    last_estimate: Option<Bitrate>,
+    /// The highest estimate lately, and when.
+    peak: Option<(Bitrate, Instant)>,
     last_cluster_at: Option<Instant>,
     pub max: Bitrate,
     /// Clusters sent and results obtained.
@@ -131,18 +132,18 @@ impl Probes {
 
     /// The estimate moved (with whether the path looks fine now).
     pub fn on_estimate(&mut self, now: Instant, estimate: Bitrate, path_ok: bool) {
-        if let Some(last) = self.last_estimate {
-            if estimate < last.scale(DROP_THRESHOLD) {
-                // Remember the rate before the first drop of a series.
-                if self
-                    .before_drop
-                    .is_none_or(|(_, t)| now.saturating_duration_since(t) > DROP_MEMORY)
-                {
-                    self.before_drop = Some((last, now));
-                }
+        // The peak of the last few seconds: a drop may come in one step
+        // or in several (pushback without feedback).
+        let peak = match self.peak {
+            Some((p, at)) if p >= estimate && now.saturating_duration_since(at) <= DROP_MEMORY => {
+                (p, at)
             }
+            _ => (estimate, now),
+        };
+        self.peak = Some(peak);
+        if estimate < peak.0.scale(DROP_THRESHOLD) && self.before_drop.is_none() {
+            self.before_drop = Some((peak.0, now));
         }
-        self.last_estimate = Some(estimate);
         if let Some((before, at)) = self.before_drop {
             let age = now.saturating_duration_since(at);
             if age > DROP_MEMORY {

@@ -207,7 +207,8 @@ impl Pacer {
         let oldest = self
             .senders
             .iter()
-            .filter_map(|s| s.head())
+            .flat_map(|s| [s.media.front(), s.rtx.front()])
+            .flatten()
             .map(|q| q.queued_at)
             .min();
         if let Some(o) = oldest {
