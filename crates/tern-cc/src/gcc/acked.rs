@@ -70,8 +70,8 @@ impl AckedBitrate {
                 self.sum_bytes = 0;
                 self.window_ms = 0;
             } else {
-                self.window_ms += now_ms - prev;
-                if now_ms - prev > window {
+                self.window_ms = self.window_ms.saturating_add(now_ms.saturating_sub(prev));
+                if now_ms.saturating_sub(prev) > window {
                     self.sum_bytes = 0;
                     self.window_ms %= window;
                 }

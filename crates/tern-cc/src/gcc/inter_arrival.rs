@@ -60,7 +60,7 @@ impl InterArrival {
         }
         let in_group = send.saturating_duration_since(cur.first_send) <= BURST_SEND;
         let burst = {
-            let arrival_delta = arrival_us - cur.last_arrival_us;
+            let arrival_delta = arrival_us.saturating_sub(cur.last_arrival_us);
             let send_delta = send.saturating_duration_since(cur.last_send).as_micros() as i64;
             (0..=BURST_ARRIVAL_US).contains(&arrival_delta) && arrival_delta - send_delta < 0
         };
@@ -78,7 +78,7 @@ impl InterArrival {
                 .saturating_duration_since(prev.last_send)
                 .as_secs_f64()
                 * 1e3;
-            let arrival_us_delta = done.last_arrival_us - prev.last_arrival_us;
+            let arrival_us_delta = done.last_arrival_us.saturating_sub(prev.last_arrival_us);
             if !(0..=ARRIVAL_RESET_US).contains(&arrival_us_delta) {
                 // The receiver's clock jumped (or lies): start over.
                 self.previous = None;

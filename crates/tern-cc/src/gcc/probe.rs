@@ -206,7 +206,8 @@ fn estimate(results: &[PacketResult]) -> Option<Bitrate> {
     let first_recv = recv.iter().min_by_key(|x| x.0)?;
     let last_recv = recv.iter().max_by_key(|x| x.0)?;
     let send_interval = last_send.saturating_duration_since(first_send);
-    let recv_interval = Duration::from_micros((last_recv.0 - first_recv.0).max(0) as u64);
+    let recv_interval =
+        Duration::from_micros(last_recv.0.saturating_sub(first_recv.0).max(0) as u64);
     if send_interval.is_zero()
         || recv_interval.is_zero()
         || send_interval > PROBE_TIMEOUT
@@ -216,8 +217,10 @@ fn estimate(results: &[PacketResult]) -> Option<Bitrate> {
     }
     let total: usize = results.iter().map(|r| r.sent.size).sum();
     let last_sent_size = results.iter().max_by_key(|r| r.sent.sent_at)?.sent.size;
-    let send_rate = Bitrate::from_bytes_over((total - last_sent_size) as u64, send_interval)?;
-    let recv_rate = Bitrate::from_bytes_over((total - first_recv.1) as u64, recv_interval)?;
+    let send_rate =
+        Bitrate::from_bytes_over(total.saturating_sub(last_sent_size) as u64, send_interval)?;
+    let recv_rate =
+        Bitrate::from_bytes_over(total.saturating_sub(first_recv.1) as u64, recv_interval)?;
     if recv_rate.as_f64() > 2.0 * send_rate.as_f64() {
         // Not a measurement of the path.
         return None;
