@@ -3,7 +3,8 @@
 //! empty empty), and reflects every audio and video track the peer sends
 //! back on the same transceiver with its payloads unchanged, passing the
 //! peer's keyframe requests upstream to it (Pion's reflect). Many peers at
-//! once; CORS for pages from other origins.
+//! once; CORS for pages from other origins. With `--record DIR` every call
+//! is also written to a file in DIR (see `record.rs` for the naming).
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ use tern::{
     PeerConnectionState, RemoteTrack, RtcConfiguration, SdpType, TransceiverId,
 };
 
+use crate::record::{Recorder, Tap, Tapped};
 use crate::signal::{Description, MAX_BODY};
 
 /// Arguments of `tern echo`.
@@ -44,6 +46,11 @@ pub struct Args {
     /// made for every peer (repeatable).
     #[arg(long)]
     negotiated: Vec<u16>,
+    /// Also record every call into this directory (which must exist): one
+    /// file per call, `call-YYYYMMDDTHHMMSSZ-N.webm` (`.mkv` for H.264),
+    /// with the call's first video and first audio track in sync.
+    #[arg(long, value_name = "DIR")]
+    record: Option<std::path::PathBuf>,
 }
 
 struct Echo {
@@ -52,6 +59,7 @@ struct Echo {
     peers: AtomicUsize,
     max_peers: usize,
     connect_timeout: Duration,
+    recorder: Option<Recorder>,
 }
 
 const PAGE: &str = include_str!("page.html");
@@ -64,12 +72,14 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     } else {
         Some(vec![args.http.ip()])
     };
+    let recorder = args.record.as_deref().map(Recorder::new).transpose()?;
     let state = Arc::new(Echo {
         bind,
         negotiated: args.negotiated.clone(),
         peers: AtomicUsize::new(0),
         max_peers: args.max_peers,
         connect_timeout: Duration::from_secs(args.connect_timeout),
+        recorder,
     });
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
@@ -77,7 +87,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .fallback(not_found)
         .layer(axum::middleware::map_response(cors))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state);
+        .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .map_err(|e| {
@@ -96,6 +106,9 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         })
         .await
         .map_err(|e| format!("HTTP server: {e}"))?;
+    if let Some(r) = &state.recorder {
+        r.stop().await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,7 +195,7 @@ async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
     // A track back on each section the peer sends on: addTrack takes the
     // offer's transceivers of its kind in order.
     let mut locals = std::collections::HashMap::new();
-    for kind in sends {
+    for &kind in &sends {
         match pc.add_track(kind, &["echo"]).await {
             Ok(t) => {
                 locals.insert(t.transceiver(), t);
@@ -230,8 +243,15 @@ async fn offer(State(echo): State<Arc<Echo>>, body: Bytes) -> Response {
         Err(e) => return bad(StatusCode::BAD_REQUEST, format!("cannot answer: {e}")),
     };
     let timeout = echo.connect_timeout;
+    let taps = match &echo.recorder {
+        Some(r) => r.start_call(
+            sends.contains(&MediaKind::Video),
+            sends.contains(&MediaKind::Audio),
+        ),
+        None => (None, None),
+    };
     tokio::spawn(async move {
-        serve_peer(&mut pc, timeout, locals).await;
+        serve_peer(&mut pc, timeout, locals, taps).await;
         pc.close().await;
         drop(guard);
     });
@@ -276,6 +296,7 @@ async fn serve_peer(
     pc: &mut PeerConnection,
     connect_timeout: Duration,
     mut locals: std::collections::HashMap<TransceiverId, LocalTrack>,
+    (mut video_tap, mut audio_tap): (Option<Tap>, Option<Tap>),
 ) {
     let deadline = tokio::time::Instant::now() + connect_timeout;
     let mut connected = false;
@@ -297,7 +318,12 @@ async fn serve_peer(
             }
             Some(PeerConnectionEvent::Track(remote)) => {
                 if let Some(local) = locals.remove(&remote.transceiver()) {
-                    tokio::spawn(reflect(remote, local));
+                    // The first track of each kind is recorded.
+                    let tap = match remote.kind() {
+                        MediaKind::Video => video_tap.take(),
+                        _ => audio_tap.take(),
+                    };
+                    tokio::spawn(reflect(remote, local, tap));
                 }
             }
             Some(PeerConnectionEvent::ConnectionStateChange(s)) => match s {
@@ -323,11 +349,21 @@ async fn echo_channel(mut dc: DataChannel) {
 /// Sends every RTP packet of `remote` back on `local` (same payload type,
 /// timestamp, marker and payload; tern's own SSRC and sequence numbers), and
 /// passes the peer's keyframe requests for `local` on to `remote`'s sender.
-async fn reflect(mut remote: RemoteTrack, mut local: LocalTrack) {
+/// With a `tap`, a copy of every packet goes to the call's recorder, whose
+/// keyframe requests go upstream too.
+async fn reflect(mut remote: RemoteTrack, mut local: LocalTrack, mut tap: Option<Tap>) {
+    if let Some(t) = &mut tap {
+        if let Ok(c) = remote.codecs().await {
+            t.send(Tapped::Codecs(c));
+        }
+    }
     loop {
         tokio::select! {
             p = remote.read_rtp() => {
                 let Some(p) = p else { return };
+                if let Some(t) = &mut tap {
+                    t.send(Tapped::Packet(p.clone()));
+                }
                 if let Err(e) = local
                     .write_rtp(Some(p.payload_type), p.timestamp, p.marker, p.payload)
                     .await
@@ -343,6 +379,18 @@ async fn reflect(mut remote: RemoteTrack, mut local: LocalTrack) {
                     return;
                 }
             }
+            Some(()) = recorder_wants_keyframe(&mut tap) => {
+                if remote.request_keyframe().await.is_err() {
+                    return;
+                }
+            }
         }
+    }
+}
+
+async fn recorder_wants_keyframe(tap: &mut Option<Tap>) -> Option<()> {
+    match tap {
+        Some(t) => t.keyframe_wanted.recv().await,
+        None => std::future::pending().await,
     }
 }

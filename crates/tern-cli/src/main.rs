@@ -4,6 +4,7 @@
 mod echo;
 mod ping;
 mod ping_media;
+mod record;
 mod serve;
 mod signal;
 mod transfer;
@@ -24,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Answer offers over HTTP and echo every data-channel message back.
+    /// Answer offers over HTTP, echo data-channel messages and reflect
+    /// media back (--record DIR also writes each call to a file).
     Echo(echo::Args),
     /// Offer to an echo endpoint, send, and check every echo byte for byte.
     Ping(ping::Args),

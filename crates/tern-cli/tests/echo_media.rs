@@ -112,51 +112,12 @@ async fn echo_reflects_video_frames_unchanged_and_passes_keyframe_requests_upstr
     pc.close().await;
 }
 
-/// Runs ffmpeg with `args` (from apt; scripts/test installs it).
-fn ffmpeg(args: &[&str]) {
-    let st = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg (apt install ffmpeg; scripts/test installs it)");
-    assert!(st.success(), "ffmpeg {args:?}");
-}
-
 #[test]
 fn ping_sends_video_and_audio_files_through_the_echo_and_checks_every_frame() {
     let dir = std::env::temp_dir().join(format!("tern-ping-media-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let ivf = dir.join("v.ivf");
-    let ogg = dir.join("a.ogg");
+    let (ivf, ogg) = common::vp8_and_opus_files(&dir, 3);
     let (v, a) = (ivf.to_str().unwrap(), ogg.to_str().unwrap());
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=30",
-        "-t",
-        "3",
-        "-c:v",
-        "libvpx",
-        "-deadline",
-        "realtime",
-        "-g",
-        "30",
-        v,
-    ]);
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        "3",
-        "-c:a",
-        "libopus",
-        "-frame_duration",
-        "20",
-        a,
-    ]);
     let (_e, url, _) = common::printing_url(&["echo", "--http", "127.0.0.1:0"]);
     let out = common::tern()
         .args(["ping", &url, "--video", v, "--audio", a, "--json"])

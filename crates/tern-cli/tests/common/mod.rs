@@ -57,6 +57,20 @@ pub fn serve_with(extra: &[&str]) -> (Proc, String, String) {
 /// `tern ARGS`, which prints the URL it serves on its first line: the
 /// process, the URL (without a trailing slash) and the line.
 pub fn printing_url(args: &[&str]) -> (Proc, String, String) {
+    let (p, url, line, _) = printing_url_and_more(args);
+    (p, url, line)
+}
+
+/// Like [`printing_url`], with the rest of the process's standard output
+/// (dropping it makes the process's later prints fail).
+pub fn printing_url_and_more(
+    args: &[&str],
+) -> (
+    Proc,
+    String,
+    String,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
     use std::io::{BufRead, BufReader};
     let mut c = tern()
         .args(args)
@@ -64,14 +78,60 @@ pub fn printing_url(args: &[&str]) -> (Proc, String, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .trim_end_matches('/')
         .to_string();
-    (Proc(c), url, line)
+    (Proc(c), url, line, out)
+}
+
+/// Runs ffmpeg with `args` (from apt; scripts/test installs it).
+pub fn ffmpeg(args: &[&str]) {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg (apt install ffmpeg; scripts/test installs it)");
+    assert!(st.success(), "ffmpeg {args:?}");
+}
+
+/// `seconds` of 30 fps 320x240 VP8 (keyframe every second) as IVF and of
+/// a 440 Hz tone as Ogg Opus in 20 ms packets, made in `dir`.
+pub fn vp8_and_opus_files(dir: &Path, seconds: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+    let ivf = dir.join("v.ivf");
+    let ogg = dir.join("a.ogg");
+    let t = seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-t",
+        &t,
+        "-c:v",
+        "libvpx",
+        "-deadline",
+        "realtime",
+        "-g",
+        "30",
+        ivf.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        &t,
+        "-c:a",
+        "libopus",
+        "-frame_duration",
+        "20",
+        ogg.to_str().unwrap(),
+    ]);
+    (ivf, ogg)
 }
