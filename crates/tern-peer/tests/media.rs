@@ -819,3 +819,27 @@ fn replace_track_swaps_the_source_without_renegotiation() {
     assert_eq!(inb.packets_lost, 0, "sequence numbers continue");
     assert_eq!(peer(&mut c.net, a).pc.local_description().unwrap().sdp, sdp);
 }
+
+/// The peer closing (DTLS close_notify) ends its tracks at once, not when
+/// ICE consent expires 30 s later.
+#[test]
+fn the_peers_close_ends_its_tracks_at_once() {
+    let mut c = call(25, LinkConfig::with_latency(Duration::from_millis(25)), true);
+    let _ = stream(&mut c, 10, 1000, 30);
+    let (a, b) = (c.a, c.b);
+    let _ = take_events(&mut c.net, b);
+    let now = c.net.now();
+    peer(&mut c.net, a).pc.close(now);
+    let mut ended = Vec::new();
+    let start = c.net.now();
+    while c.net.now() < start + Duration::from_secs(2) && ended.is_empty() {
+        c.net.run_for(Duration::from_millis(10));
+        for e in take_events(&mut c.net, b) {
+            if let PeerEvent::TrackEnded { transceiver } = e {
+                ended.push(transceiver);
+            }
+        }
+    }
+    assert!(ended.contains(&c.b_video), "{ended:?}");
+    assert!(c.net.now() - start < Duration::from_secs(1));
+}

@@ -468,7 +468,7 @@ impl PeerConnection {
         }
         self.flush_sctp();
         self.transport.flush_dtls();
-        if self.transport.is_gone() && self.sctp.is_some() {
+        if self.transport.is_gone() && (self.sctp.is_some() || self.media.has_keys()) {
             // Consent expired or every pair failed, or the peer closed DTLS:
             // the peer is gone. The association cannot outlive its path, so
             // its channels close now rather than after SCTP's own
@@ -478,6 +478,13 @@ impl PeerConnection {
             self.transport.drop_dtls();
             self.media.drop_keys();
             self.close_all_channels();
+            // Nothing more comes on the peer's tracks either.
+            for t in &mut self.media.transceivers {
+                if std::mem::take(&mut t.track_fired) {
+                    self.events
+                        .push_back(PeerEvent::TrackEnded { transceiver: t.id });
+                }
+            }
         }
         let state = connection_state(
             self.closed,
