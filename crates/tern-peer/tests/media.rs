@@ -824,7 +824,11 @@ fn replace_track_swaps_the_source_without_renegotiation() {
 /// ICE consent expires 30 s later.
 #[test]
 fn the_peers_close_ends_its_tracks_at_once() {
-    let mut c = call(25, LinkConfig::with_latency(Duration::from_millis(25)), true);
+    let mut c = call(
+        25,
+        LinkConfig::with_latency(Duration::from_millis(25)),
+        true,
+    );
     let _ = stream(&mut c, 10, 1000, 30);
     let (a, b) = (c.a, c.b);
     let _ = take_events(&mut c.net, b);
