@@ -37,14 +37,9 @@ impl SendHistory {
         Self::default()
     }
 
-    /// The extended sequence number the next packet gets; call
-    /// [`on_sent`](Self::on_sent) with it.
-    pub fn next_seq(&self) -> u64 {
-        self.next
-    }
-
-    /// Records a packet as it leaves; its `seq` must be
-    /// [`next_seq`](Self::next_seq).
+    /// Records a packet as it leaves. Sequence numbers are consecutive;
+    /// after a gap the history starts over (a packet that took a number
+    /// and was not sent must not be taken for a lost one).
     pub fn on_sent(&mut self, packet: SentPacket) {
         if self.entries.is_empty() {
             self.first = packet.seq;

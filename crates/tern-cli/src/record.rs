@@ -30,9 +30,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tern::{MediaKind, RtpCodecParameters, RtpPacketReceived};
+use tern::{Assembled, Frame, FrameAssembler, MediaKind, RtpCodecParameters, RtpPacketReceived};
 use tern_media::{AudioTrack, OpusHead, VideoTrack, WebmVideoCodec, WebmWriter};
-use tern_rtp::{Codec, Depacketizer, JitterBuffer, JitterConfig, JitterEvent};
+use tern_rtp::Codec;
 use tokio::sync::{mpsc, watch, Notify};
 
 /// RTP packets queued from a reflecting task to the recorder.
@@ -174,17 +174,12 @@ impl Recorder {
     }
 }
 
-type Jitter = JitterBuffer<Box<dyn Depacketizer + Send>>;
-
 /// One track's half of a call recording.
 struct TrackRecorder {
     kind: MediaKind,
     rx: Option<mpsc::Receiver<Tapped>>,
     keyframe: mpsc::Sender<()>,
-    codecs: Vec<RtpCodecParameters>,
-    /// The payload type being assembled, its codec and jitter buffer.
-    jitter: Option<(u8, Codec, Jitter)>,
-    buf: Vec<u8>,
+    frames: FrameAssembler,
     /// Where the track's RTP clock meets the recording's timeline: the
     /// frame's unwrapped RTP timestamp and its time since the origin.
     anchor: Option<(i64, Duration)>,
@@ -198,56 +193,25 @@ impl TrackRecorder {
             kind,
             rx: Some(rx),
             keyframe,
-            codecs: Vec::new(),
-            jitter: None,
-            buf: Vec::new(),
+            frames: FrameAssembler::new(Vec::new()),
             anchor: None,
             last_ts: 0,
             ext_ts: 0,
         }
     }
 
-    fn push(&mut self, p: RtpPacketReceived) {
-        if self.jitter.as_ref().is_none_or(|j| j.0 != p.payload_type) {
-            let Some(codec) = self
-                .codecs
-                .iter()
-                .find(|c| c.payload_type == p.payload_type)
-                .and_then(|c| c.codec())
-            else {
-                return;
-            };
-            let jb = JitterBuffer::new(codec.depacketizer(), JitterConfig::default());
-            self.jitter = Some((p.payload_type, codec, jb));
-        }
-        if let Some((_, _, jb)) = &mut self.jitter {
-            jb.push(
-                p.sequence_number,
-                p.timestamp,
-                p.marker,
-                &p.payload,
-                p.arrival,
-            );
-        }
-    }
-
     fn poll_timeout(&self) -> Option<Instant> {
-        self.jitter.as_ref().and_then(|j| j.2.poll_timeout())
+        self.frames.poll_timeout()
     }
 
-    /// The next complete frame: (codec, RTP timestamp, first arrival,
-    /// keyframe); its bytes are in `self.buf`.
-    fn poll(&mut self, now: Instant) -> Option<(Codec, u32, Instant, bool)> {
-        let (_, codec, jb) = self.jitter.as_mut()?;
-        while let Some(ev) = jb.poll(now, &mut self.buf) {
-            match ev {
-                JitterEvent::Frame(f) => {
-                    self.buf.truncate(f.len);
-                    return Some((*codec, f.timestamp, f.first_arrival, f.keyframe));
-                }
-                JitterEvent::Lost(l) => {
-                    tracing::debug!(kind = %self.kind, packets = l.packets, "recorder lost a frame");
-                    if l.need_keyframe {
+    /// The next complete frame.
+    fn poll(&mut self, now: Instant) -> Option<Frame> {
+        while let Some(a) = self.frames.poll(now) {
+            match a {
+                Assembled::Frame(f) => return Some(f),
+                Assembled::Lost { need_keyframe } => {
+                    tracing::debug!(kind = %self.kind, "recorder lost a frame");
+                    if need_keyframe {
                         let _ = self.keyframe.try_send(());
                     }
                 }
@@ -328,8 +292,10 @@ impl CallRecorder {
         let Some(t) = t.as_mut() else { return };
         match m {
             None => t.rx = None,
-            Some(Tapped::Codecs(c)) => t.codecs = c,
-            Some(Tapped::Packet(p)) => t.push(p),
+            Some(Tapped::Codecs(c)) => t.frames.set_codecs(c),
+            Some(Tapped::Packet(p)) => {
+                t.frames.push(&p);
+            }
         }
     }
 
@@ -342,19 +308,12 @@ impl CallRecorder {
                     _ => &mut self.audio,
                 };
                 let Some(t) = t.as_mut() else { break };
-                let Some((codec, ts, arrival, key)) = t.poll(now) else {
+                let Some(f) = t.poll(now) else {
                     break;
                 };
-                let origin = *self.origin.get_or_insert(arrival);
-                let at = t.time(ts, codec.clock_rate(), arrival, origin);
-                let frame = std::mem::take(&mut t.buf);
-                self.write(kind, codec, at, key, &frame);
-                if let Some(t) = match kind {
-                    MediaKind::Video => &mut self.video,
-                    _ => &mut self.audio,
-                } {
-                    t.buf = frame;
-                }
+                let origin = *self.origin.get_or_insert(f.first_arrival);
+                let at = t.time(f.timestamp, f.codec.clock_rate(), f.first_arrival, origin);
+                self.write(kind, f.codec, at, f.keyframe, &f.data);
             }
         }
     }

@@ -238,7 +238,7 @@ async fn read_until(
         let Some(f) = frame else { break };
         got.frames.push((f.timestamp, f.data, f.keyframe));
     }
-    got.lost_frames = track.lost_frames;
+    got.lost_frames = track.lost_frames();
     got
 }
 

@@ -123,12 +123,12 @@ impl Flow {
                     .unwrap();
                 self.frame += 1;
             }
-            for e in take(&mut self.net, self.a) {
+            for e in take_events(&mut self.net, self.a) {
                 if let PeerEvent::BandwidthEstimate { target_bitrate, .. } = e {
                     self.target = target_bitrate;
                 }
             }
-            for e in take(&mut self.net, self.b) {
+            for e in take_events(&mut self.net, self.b) {
                 if let PeerEvent::Rtp { packet, .. } = e {
                     // The first packet of each frame leaves as the frame
                     // is written: what it waited beyond the path's delay
@@ -215,17 +215,6 @@ impl Flow {
     }
 }
 
-fn take(net: &mut Network, h: HostId) -> Vec<PeerEvent> {
-    let p = peer(net, h);
-    while let Some(e) = p.pc.poll_event() {
-        if let PeerEvent::IceCandidate(c) = &e {
-            p.outbox.push(c.clone());
-        }
-        p.events.push(e);
-    }
-    std::mem::take(&mut p.events)
-}
-
 /// RFC 8867 §5.1 (variable available capacity, one flow): 1 → 2.5 → 0.6
 /// → 1 Mbit/s at 0, 40, 60 and 80 s. After each step the goodput is
 /// within 90% of capacity in under 5 s (under 2 s for the first ramp,
@@ -290,6 +279,17 @@ fn rfc8867_start_at_300_kbit_s_on_3_mbit_s() {
     assert!(up.is_some_and(|u| u < 3.0), "{up:?}");
     assert!(f.mean_goodput(5.0, 15.0) >= 0.9 * 3e6);
     assert!(f.delay_p95(5.0, 15.0) < 100.0);
+    // The probes were filled with padding on the RTX stream, which the
+    // receiver counted and dropped.
+    let out = peer(&mut f.net, f.a).pc.stats().outbound_rtp;
+    assert!(
+        out[0].counters.padding_packets_sent > 0,
+        "{:?}",
+        out[0].counters
+    );
+    let media = peer(&mut f.net, f.b).pc.stats().media;
+    assert!(media.rtp_padding_only > 0, "{media:?}");
+    assert_eq!(media.rtp_unroutable, 0);
 }
 
 /// 5% random loss on a 2 Mbit/s path: at least 70% of the capacity

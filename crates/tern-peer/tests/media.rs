@@ -33,17 +33,6 @@ fn vp8_frame(n: u32, len: usize, key: bool) -> Vec<u8> {
     f
 }
 
-fn take_events(net: &mut Network, h: HostId) -> Vec<PeerEvent> {
-    let p = peer(net, h);
-    while let Some(e) = p.pc.poll_event() {
-        if let PeerEvent::IceCandidate(c) = &e {
-            p.outbox.push(c.clone());
-        }
-        p.events.push(e);
-    }
-    std::mem::take(&mut p.events)
-}
-
 fn tracks(events: &[PeerEvent]) -> Vec<(TransceiverId, MediaKind)> {
     events
         .iter()

@@ -28,6 +28,7 @@ mod channel;
 mod config;
 mod driver;
 mod error;
+mod frames;
 mod peer;
 mod socket;
 mod track;
@@ -36,6 +37,7 @@ pub use channel::{DataChannel, DataChannelSender};
 pub use config::{IceServer, IceTransportPolicy, RtcConfiguration};
 pub use driver::PeerConnectionEvent;
 pub use error::Error;
+pub use frames::{Assembled, FrameAssembler};
 pub use peer::PeerConnection;
 pub use tern_ice::{IceConnectionState, IceGatheringState};
 pub use tern_peer::{

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+pub use crate::frames::Frame;
+use crate::frames::{Assembled, FrameAssembler};
 use bytes::Bytes;
 use tern_peer::{
     InboundRtpStats, MediaKind, MediaSourceStats, OutboundRtpStats, RtpCodecParameters,
     RtpPacketReceived, RtpSendParameters, TransceiverId,
 };
-use tern_rtp::frame::JitterEvent;
-use tern_rtp::{Codec, Depacketizer, JitterBuffer, JitterConfig};
 use tokio::sync::{mpsc, watch};
 
 use crate::driver::{request, Command};
@@ -164,22 +164,6 @@ impl LocalTrack {
     }
 }
 
-/// A frame assembled from a remote track's packets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// The frame's bytes, as the payload format carries them (VP8/VP9/AV1
-    /// frames, H.264/H.265 Annex B access units, Opus packets).
-    pub data: Bytes,
-    /// Its RTP timestamp.
-    pub timestamp: u32,
-    /// Whether it decodes on its own.
-    pub keyframe: bool,
-    /// The payload type it came with.
-    pub payload_type: u8,
-}
-
-type Jitter = JitterBuffer<Box<dyn Depacketizer + Send>>;
-
 /// A track the peer sends (W3C `RTCRtpReceiver` with its track).
 pub struct RemoteTrack {
     pub(crate) id: TransceiverId,
@@ -190,11 +174,7 @@ pub struct RemoteTrack {
     pub(crate) codecs: Vec<RtpCodecParameters>,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) packets: mpsc::Receiver<RtpPacketReceived>,
-    /// The payload type being assembled and its jitter buffer.
-    jitter: Option<Box<(u8, Jitter)>>,
-    buf: Vec<u8>,
-    /// Frames given up (a gap that was not repaired in time).
-    pub lost_frames: u64,
+    frames: FrameAssembler,
 }
 
 impl std::fmt::Debug for RemoteTrack {
@@ -225,12 +205,10 @@ impl RemoteTrack {
             mid,
             stream_ids,
             track_id,
+            frames: FrameAssembler::new(codecs.clone()),
             codecs,
             commands,
             packets,
-            jitter: None,
-            buf: Vec::new(),
-            lost_frames: 0,
         }
     }
 
@@ -259,6 +237,7 @@ impl RemoteTrack {
     pub async fn codecs(&mut self) -> Result<Vec<RtpCodecParameters>, Error> {
         let id = self.id;
         self.codecs = request(&self.commands, |r| Command::Codecs(id, r)).await?;
+        self.frames.set_codecs(self.codecs.clone());
         Ok(self.codecs.clone())
     }
 
@@ -285,31 +264,17 @@ impl RemoteTrack {
     pub async fn read_frame(&mut self) -> Option<Frame> {
         loop {
             let now = std::time::Instant::now();
-            if let Some(j) = &mut self.jitter {
-                let (pt, jb) = &mut **j;
-                while let Some(ev) = jb.poll(now, &mut self.buf) {
-                    match ev {
-                        JitterEvent::Frame(f) => {
-                            let data = Bytes::copy_from_slice(&self.buf[..f.len]);
-                            return Some(Frame {
-                                data,
-                                timestamp: f.timestamp,
-                                keyframe: f.keyframe,
-                                payload_type: *pt,
-                            });
+            while let Some(a) = self.frames.poll(now) {
+                match a {
+                    Assembled::Frame(f) => return Some(f),
+                    Assembled::Lost { need_keyframe } => {
+                        if need_keyframe {
+                            let _ = self.commands.try_send(Command::RequestKeyframe(self.id));
                         }
-                        JitterEvent::Lost(l) => {
-                            self.lost_frames += 1;
-                            if l.need_keyframe {
-                                let _ = self.commands.try_send(Command::RequestKeyframe(self.id));
-                            }
-                        }
-                        _ => {}
                     }
                 }
             }
-            let deadline = self.jitter.as_ref().and_then(|j| j.1.poll_timeout());
-            let packet = match deadline {
+            let packet = match self.frames.poll_timeout() {
                 Some(d) => {
                     let d = tokio::time::Instant::from_std(d);
                     match tokio::time::timeout_at(d, self.packets.recv()).await {
@@ -320,34 +285,16 @@ impl RemoteTrack {
                 None => self.packets.recv().await,
             };
             let p = packet?;
-            let need_new = self.jitter.as_ref().is_none_or(|j| j.0 != p.payload_type);
-            if need_new {
-                if !self.codecs.iter().any(|c| c.payload_type == p.payload_type) {
-                    let _ = self.codecs().await;
-                }
-                let Some(codec) = self
-                    .codecs
-                    .iter()
-                    .find(|c| c.payload_type == p.payload_type)
-                    .and_then(|c| c.codec())
-                else {
-                    continue;
-                };
-                self.jitter = Some(Box::new((
-                    p.payload_type,
-                    JitterBuffer::new(depacketizer(codec), JitterConfig::default()),
-                )));
+            if !self.frames.knows(p.payload_type) {
+                let _ = self.codecs().await;
             }
-            if let Some(j) = &mut self.jitter {
-                j.1.push(
-                    p.sequence_number,
-                    p.timestamp,
-                    p.marker,
-                    &p.payload,
-                    p.arrival,
-                );
-            }
+            self.frames.push(&p);
         }
+    }
+
+    /// Frames given up (a gap that was not repaired in time).
+    pub fn lost_frames(&self) -> u64 {
+        self.frames.lost_frames
     }
 
     /// `requestKeyframe`: a PLI to the peer (rate-limited). The future
@@ -364,8 +311,4 @@ impl RemoteTrack {
                 .map_err(|_| Error::Closed)
         }
     }
-}
-
-fn depacketizer(c: Codec) -> Box<dyn Depacketizer + Send> {
-    c.depacketizer()
 }

@@ -138,6 +138,18 @@ async fn sender_parameters_and_replace_track_without_renegotiation() {
     }
     send(&mut video, 0, 10).await;
     assert_eq!(frames(&mut remote, 10).await.len(), 10);
+    // B's transport-wide feedback gives A an estimate.
+    let target = tokio::time::timeout(Duration::from_secs(5), async {
+        match a.target_bitrate() {
+            Some(t) => Ok(t),
+            None => a.target_bitrate_changed().await,
+        }
+    })
+    .await
+    .expect("an estimate in time")
+    .unwrap();
+    assert!(target >= 30_000, "{target}");
+    assert_eq!(a.target_bitrate(), Some(target));
 
     // Inactive: nothing goes; samples are discarded and counted.
     let mut p = video.get_parameters().await.unwrap();

@@ -316,3 +316,34 @@ impl CongestionController for Gcc {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receiver_estimate_caps_the_target() {
+        let t0 = Instant::now();
+        let mut g = Gcc::new(GccConfig {
+            start: Bitrate::kbps(1000),
+            ..GccConfig::default()
+        });
+        g.on_remb(t0, Bitrate::kbps(200));
+        assert_eq!(g.estimate().target, Bitrate::kbps(200));
+        assert_eq!(g.estimate().pacing, Bitrate::kbps(500));
+        g.on_remb(t0, Bitrate::kbps(5000));
+        assert_eq!(g.estimate().target, Bitrate::kbps(1000));
+    }
+
+    #[test]
+    fn the_application_asks_for_a_probe_above_the_estimate_only() {
+        let t0 = Instant::now();
+        let mut g = Gcc::new(GccConfig::default());
+        g.request_probe(t0, Bitrate::kbps(200));
+        assert_eq!(g.poll_probe(t0), None, "below the estimate");
+        g.request_probe(t0, Bitrate::kbps(2000));
+        let c = g.poll_probe(t0).expect("a probe");
+        assert_eq!(c.bitrate, Bitrate::kbps(2000));
+    }
+}

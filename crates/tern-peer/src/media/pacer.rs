@@ -357,6 +357,9 @@ impl Pacer {
 
     /// The next packet allowed to leave at `now`, charged to its buckets.
     pub fn pop(&mut self, now: Instant) -> Option<Queued> {
+        if self.queued == 0 {
+            return None;
+        }
         let (Some(i), _) = self.pick(now) else {
             return None;
         };

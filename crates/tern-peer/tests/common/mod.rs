@@ -223,3 +223,17 @@ pub fn run(
     }
     done(net)
 }
+
+/// Every event `h` has had (candidates also go to its outbox for
+/// trickling), including those the endpoint collected while the network ran.
+#[allow(dead_code)] // not every test binary uses it
+pub fn take_events(net: &mut Network, h: HostId) -> Vec<PeerEvent> {
+    let p = peer(net, h);
+    while let Some(e) = p.pc.poll_event() {
+        if let PeerEvent::IceCandidate(c) = &e {
+            p.outbox.push(c.clone());
+        }
+        p.events.push(e);
+    }
+    std::mem::take(&mut p.events)
+}

@@ -102,21 +102,15 @@ impl Congestion {
 impl MediaState {
     /// The transport-wide sequence number the next packet gets.
     pub(super) fn next_twcc_seq(&mut self) -> u64 {
-        match &self.cc {
-            Some(c) => c.history.next_seq(),
-            None => {
-                let s = self.twcc_seq;
-                self.twcc_seq += 1;
-                s
-            }
-        }
+        let s = self.twcc_seq;
+        self.twcc_seq += 1;
+        s
     }
 
     /// A packet with transport-wide sequence number `seq` left.
     pub(super) fn cc_on_sent(&mut self, now: Instant, seq: u64, size: usize, probe: Option<u32>) {
         if self.cc.is_none() {
             let Some(cfg) = self.config.congestion_control else {
-                self.twcc_seq = seq + 1;
                 return;
             };
             self.cc = Some(Congestion::new(cfg));

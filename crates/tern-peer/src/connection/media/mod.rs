@@ -103,8 +103,7 @@ pub(crate) struct MediaState {
     /// The SSRC our RTCP comes from when no sender has one.
     rtcp_ssrc: u32,
     twcc: TwccRecorder,
-    /// The next transport-wide sequence number while no congestion
-    /// controller runs (it keeps its own with the send history).
+    /// The next transport-wide sequence number.
     twcc_seq: u64,
     pub(crate) cc: Option<cc::Congestion>,
     next_report: Option<Instant>,
